@@ -1,0 +1,1 @@
+//! Identity Manager client and password notification. (Being built: see issue 4.)

@@ -1,0 +1,1 @@
+//! JumpCloud console API client. (Being built: see issue 2.)

@@ -1,0 +1,1 @@
+//! Identity Manager simulator. (Being built: see issue 4.)

@@ -1,0 +1,1 @@
+//! JumpCloud simulator. (Being built: see issue 2.)

@@ -1,0 +1,5 @@
+#![doc = include_str!("../README.md")]
+
+pub mod identity_manager;
+pub mod jumpcloud;
+pub mod smtp;

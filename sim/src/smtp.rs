@@ -1,0 +1,1 @@
+//! SMTP sink. (Being built: see issue 4.)
