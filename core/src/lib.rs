@@ -3,4 +3,5 @@
 pub mod http;
 pub mod identity_manager;
 pub mod jumpcloud;
+pub mod mail;
 pub mod retry;
