@@ -1,4 +1,6 @@
 //! The one-way dependencies of the design (`../shared/DESIGN.md`, `../shared/STYLE.md`), checked on
+// Test helpers outside #[test] functions: a panic is a failed test with a clear location.
+#![allow(clippy::expect_used)]
 //! the manifests so that a forbidden edge fails the build's tests the day it appears.
 
 use std::collections::BTreeSet;
