@@ -1,7 +1,7 @@
 //! The one-way dependencies of the design (`../shared/DESIGN.md`, `../shared/STYLE.md`), checked on
+//! the manifests so that a forbidden edge fails the build's tests the day it appears.
 // Test helpers outside #[test] functions: a panic is a failed test with a clear location.
 #![allow(clippy::expect_used)]
-//! the manifests so that a forbidden edge fails the build's tests the day it appears.
 
 use std::collections::BTreeSet;
 use std::path::Path;
