@@ -5,3 +5,4 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 pub mod specs;
 pub mod trace;
+pub mod jumpcloud;
