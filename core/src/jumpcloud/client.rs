@@ -669,7 +669,8 @@ impl JumpCloudClient {
     /// `POST /api/systemusers/reactivate` with `{"isSelectAll":false,"models":[{"_id":"<id>"}]}`,
     /// one user per request. JumpCloud decides which mail; the returned
     /// [`ResetEmailKind`] is the expectation from `user` as the caller saw it (`activated ==
-    /// false` → activation, else reset). Any 2xx means sent (the body is ignored).
+    /// false` → activation, else reset). Any 2xx means sent (the body is ignored); a `404` (the
+    /// user is not in the organisation) is [`Error::NotFound`].
     ///
     /// Not idempotent (it mails): it is retried only when the server provably did not act (`429`,
     /// connection refused). A `5xx`, a timeout or a broken connection after sending is

@@ -64,11 +64,16 @@ impl Route<'_> {
         }
     }
 
-    /// Whether the path names one resource, so that a `404` means that resource is missing.
+    /// Whether the request names one resource, so that a `404` means that resource is missing:
+    /// the id in the path, or for `reactivate` the user named in the body (a search or a list
+    /// cannot miss anything).
     pub(crate) fn names_a_resource(&self) -> bool {
         matches!(
             self,
-            Self::GetUser { .. } | Self::ExpirePassword { .. } | Self::UserGroupMembers { .. }
+            Self::GetUser { .. }
+                | Self::ExpirePassword { .. }
+                | Self::UserGroupMembers { .. }
+                | Self::Reactivate
         )
     }
 
@@ -123,6 +128,26 @@ mod tests {
             assert_eq!(route.template(), template, "{route:?}");
             assert_eq!(route.path_and_query(), path, "{route:?}");
             assert!(!route.template().contains('?'));
+        }
+    }
+
+    #[test]
+    fn a_404_can_mean_a_missing_resource_only_where_one_is_named() {
+        let id: UserId = "5f0c1a2b3c4d5e6f7a8b9c0d".parse().unwrap();
+        let gid: GroupId = "6a0c1a2b3c4d5e6f7a8b9c0d".parse().unwrap();
+        let name: GroupName = "New Hires".parse().unwrap();
+        #[rustfmt::skip]
+        let table: Vec<(Route<'_>, bool)> = vec![
+            (Route::GetUser { id: &id }, true),
+            (Route::ExpirePassword { id: &id }, true),
+            (Route::UserGroupMembers { group_id: &gid, skip: 0 }, true),
+            // The body names the user to mail.
+            (Route::Reactivate, true),
+            (Route::SearchUsers, false),
+            (Route::UserGroupsByName { name: &name, skip: 0 }, false),
+        ];
+        for (route, named) in table {
+            assert_eq!(route.names_a_resource(), named, "{route:?}");
         }
     }
 }

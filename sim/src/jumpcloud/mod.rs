@@ -391,6 +391,18 @@ impl JumpCloudSim {
             .map(|user| user.view())
     }
 
+    /// Renames a user while the simulator runs; returns the renamed user, `None` for an unknown
+    /// id. Unlike the seed, this does not check that usernames are unique case-insensitively in
+    /// the organisation, so a test can build a tenant holding both `jdoe` and `JDoe` (whether
+    /// JumpCloud can still reach that state, e.g. through old imports, is unverified) and check
+    /// that a client refuses to guess between them.
+    pub fn rename_user(&self, id: &str, username: impl Into<String>) -> Option<UserView> {
+        let mut store = self.shared.store_mut();
+        let user = store.users.get_mut(id)?;
+        user.username = username.into();
+        Some(user.view())
+    }
+
     /// The user with this `_id`.
     pub fn user(&self, id: &str) -> Option<UserView> {
         self.shared.store().users.get(id).map(|user| user.view())
