@@ -8,6 +8,7 @@ mod model;
 mod raw;
 mod secret;
 mod validate;
+mod warning;
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
@@ -19,11 +20,13 @@ pub use ids::{
     SlackUserGroupId, SlackUserId, Snowflake, UsernamePattern,
 };
 pub use model::{
-    ApprovalRule, AuditConfig, BulkConfig, ChannelPolicy, ChannelRule, CommandName, CommandPolicy,
-    Config, DiscordConfig, DiscordMode, Group, IdentityManagerConfig, JumpCloudConfig, Limits,
-    Platform, Policies, Principal, ServerConfig, SlackConfig, TargetRules, Tenant, UnknownCommand,
+    Accounts, ApprovalRule, AuditConfig, BulkConfig, ChannelPolicy, ChannelRule, CommandName,
+    CommandPolicy, Config, DiscordConfig, DiscordMode, Group, IdentityManagerConfig,
+    JumpCloudConfig, Limits, Platform, Policies, Principal, ServerConfig, SlackConfig, TargetRules,
+    Tenant, UnknownCommand,
 };
 pub use validate::bounds;
+pub use warning::{ConfigWarning, WarningKind};
 
 use document::Document;
 use validate::Validator;

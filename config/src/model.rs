@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use passdesk_core::jumpcloud::{GroupName, OrgId};
+use passdesk_core::jumpcloud::{GroupName, OrgId, Username};
 use passdesk_core::mail::MailSettings;
 use secrecy::SecretString;
 use url::Url;
@@ -40,6 +40,8 @@ pub struct Config {
     pub policies: Policies,
     /// `[targets]`: accounts no one may touch without an override group.
     pub targets: TargetRules,
+    /// `[accounts]`: each requester's own JumpCloud account, by platform id.
+    pub accounts: Accounts,
     /// `[limits]`: hard ceilings and time limits.
     pub limits: Limits,
     /// `[bulk]`: the bulk executor's pace.
@@ -77,6 +79,21 @@ impl Config {
             .filter(|g| g.admits(principal))
             .map(|g| g.name.as_str())
             .collect()
+    }
+
+    /// The JumpCloud username of `principal` (from `[accounts]`), or `None` when the requester
+    /// is not mapped: then the own-account protection cannot recognise them (see
+    /// [`Config::warnings`]).
+    pub fn account_of(&self, principal: &Principal<'_>) -> Option<&Username> {
+        self.accounts.of(principal)
+    }
+
+    /// Whether `username` is `principal`'s own JumpCloud account, ignoring ASCII case as
+    /// JumpCloud's username look-ups do. `false` when the requester is not mapped, so callers
+    /// that must fail closed check [`Config::account_of`] first.
+    pub fn is_own_account(&self, principal: &Principal<'_>, username: &str) -> bool {
+        self.account_of(principal)
+            .is_some_and(|own| own.as_str().eq_ignore_ascii_case(username))
     }
 
     /// The JumpCloud tenant of a Discord guild, or `None` when the guild is not served.
@@ -218,6 +235,17 @@ pub enum Principal<'a> {
         /// The login name.
         user: &'a str,
     },
+}
+
+impl Principal<'_> {
+    /// The platform the request comes from.
+    pub fn platform(&self) -> Platform {
+        match self {
+            Self::Discord { .. } => Platform::Discord,
+            Self::Slack { .. } => Platform::Slack,
+            Self::Cli { .. } => Platform::Cli,
+        }
+    }
 }
 
 /// Which platform a request comes from.
@@ -463,6 +491,50 @@ impl TargetRules {
     /// Whether `username` matches a protected pattern (ignoring ASCII case).
     pub fn is_protected_username(&self, username: &str) -> bool {
         self.protected_usernames.iter().any(|p| p.matches(username))
+    }
+}
+
+/// `[accounts]`: which JumpCloud account is each requester's own, keyed by immutable platform
+/// ids, so that the own-account rule of [`TargetRules`] can recognise the requester. Any part may
+/// be empty; a requester without an entry has no known account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Accounts {
+    /// `[accounts.discord]`: Discord user id → JumpCloud username.
+    pub discord: BTreeMap<Snowflake, Username>,
+    /// `[accounts.slack]`: Slack user id → JumpCloud username.
+    pub slack: BTreeMap<SlackUserId, Username>,
+    /// `[accounts.cli]`: local login name → JumpCloud username.
+    pub cli: BTreeMap<CliUser, Username>,
+}
+
+impl Accounts {
+    /// The JumpCloud username of `principal`, or `None` when it has no entry (ids that do not
+    /// parse never match).
+    pub fn of(&self, principal: &Principal<'_>) -> Option<&Username> {
+        match *principal {
+            Principal::Discord { user_id, .. } => {
+                self.discord.get(&user_id.parse::<Snowflake>().ok()?)
+            }
+            Principal::Slack { user_id, .. } => {
+                self.slack.get(&user_id.parse::<SlackUserId>().ok()?)
+            }
+            Principal::Cli { user } => self.cli.get(&user.parse::<CliUser>().ok()?),
+        }
+    }
+
+    /// How many requesters of `platform` are mapped.
+    pub fn count(&self, platform: Platform) -> usize {
+        match platform {
+            Platform::Discord => self.discord.len(),
+            Platform::Slack => self.slack.len(),
+            Platform::Cli => self.cli.len(),
+        }
+    }
+
+    /// Whether no requester is mapped on any platform.
+    pub fn is_empty(&self) -> bool {
+        self.discord.is_empty() && self.slack.is_empty() && self.cli.is_empty()
     }
 }
 

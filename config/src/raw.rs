@@ -22,6 +22,7 @@ pub(crate) struct RawConfig {
     pub groups: BTreeMap<String, RawGroup>,
     pub policy: RawPolicies,
     pub targets: RawTargets,
+    pub accounts: RawAccounts,
     pub limits: RawLimits,
     pub bulk: RawBulk,
     pub audit: Option<RawAudit>,
@@ -153,6 +154,15 @@ pub(crate) struct RawTargets {
     pub protected_groups: Vec<String>,
     pub protected_usernames: Vec<String>,
     pub protected_override_groups: Vec<String>,
+}
+
+/// `[accounts]`: platform id → JumpCloud username, per platform.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub(crate) struct RawAccounts {
+    pub discord: BTreeMap<String, String>,
+    pub slack: BTreeMap<String, String>,
+    pub cli: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
-use passdesk_core::jumpcloud::{GroupName, OrgId, Region};
+use passdesk_core::jumpcloud::{GroupName, OrgId, Region, Username};
 use passdesk_core::mail::{
     Culture, Email, MailSettings, SecureSocketOption, TemplateOverrides, TemplateSource, Transport,
 };
@@ -23,13 +23,13 @@ use crate::ids::{
     SlackUserId, Snowflake, UsernamePattern, shown,
 };
 use crate::model::{
-    ApprovalRule, AuditConfig, BulkConfig, ChannelPolicy, ChannelRule, CommandName, CommandPolicy,
-    Config, DiscordConfig, DiscordMode, Group, IdentityManagerConfig, JumpCloudConfig, Limits,
-    Policies, ServerConfig, SlackConfig, TargetRules, Tenant,
+    Accounts, ApprovalRule, AuditConfig, BulkConfig, ChannelPolicy, ChannelRule, CommandName,
+    CommandPolicy, Config, DiscordConfig, DiscordMode, Group, IdentityManagerConfig,
+    JumpCloudConfig, Limits, Policies, ServerConfig, SlackConfig, TargetRules, Tenant,
 };
 use crate::raw::{
-    RawBulk, RawConfig, RawDiscord, RawGroup, RawIdentityManager, RawLimits, RawMail, RawPolicy,
-    RawSecret, RawSlack, RawTargets,
+    RawAccounts, RawBulk, RawConfig, RawDiscord, RawGroup, RawIdentityManager, RawLimits, RawMail,
+    RawPolicy, RawSecret, RawSlack, RawTargets,
 };
 use crate::secret;
 
@@ -300,6 +300,7 @@ pub(crate) fn validate(raw: RawConfig, v: &mut Validator<'_>) -> Option<Config> 
     let known: BTreeSet<&str> = raw.groups.keys().map(String::as_str).collect();
     let policies = policies(v, &raw, &known, &limits);
     let targets = targets(v, &raw.targets, &known);
+    let accounts = accounts(v, &raw.accounts);
 
     let audit = match &raw.audit {
         None => {
@@ -350,6 +351,7 @@ pub(crate) fn validate(raw: RawConfig, v: &mut Validator<'_>) -> Option<Config> 
         groups,
         policies,
         targets,
+        accounts,
         limits,
         bulk,
         audit: audit?,
@@ -1341,4 +1343,89 @@ fn targets(v: &mut Validator<'_>, raw: &RawTargets, known: &BTreeSet<&str>) -> T
             known,
         ),
     }
+}
+
+fn accounts(v: &mut Validator<'_>, raw: &RawAccounts) -> Accounts {
+    let p = KeyPath::root().key("accounts");
+    Accounts {
+        discord: account_map::<Snowflake>(
+            v,
+            &p.key("discord"),
+            &raw.discord,
+            "key each entry by the user's id, not their name: turn on Developer Mode in Discord, \
+             right-click the user, Copy User ID",
+        ),
+        slack: account_map::<SlackUserId>(
+            v,
+            &p.key("slack"),
+            &raw.slack,
+            "key each entry by the member's id (U… or W…): open their profile in Slack, then \
+             ⋮ → Copy member ID",
+        ),
+        cli: account_map::<CliUser>(
+            v,
+            &p.key("cli"),
+            &raw.cli,
+            "key each entry by the login name shown by `whoami`",
+        ),
+    }
+}
+
+/// One platform's `id = "username"` table: keys parsed as `K`, values as JumpCloud usernames.
+fn account_map<K>(
+    v: &mut Validator<'_>,
+    path: &KeyPath,
+    raw: &BTreeMap<String, String>,
+    key_fix: &str,
+) -> BTreeMap<K, Username>
+where
+    K: FromStr + Ord + Display,
+    K::Err: Display,
+{
+    // Each id with its username and the key it was written as.
+    let mut out: BTreeMap<K, (Username, &str)> = BTreeMap::new();
+    for (key, value) in raw {
+        let entry = path.key(key);
+        let id = v.parse::<K>(&entry, key, key_fix);
+        let username = match value.parse::<Username>() {
+            Ok(username) => Some(username),
+            Err(e) => {
+                let fix = if value.contains('@') {
+                    "write the JumpCloud username (Users → the user → Username), not the e-mail \
+                     address"
+                } else {
+                    "write the account's JumpCloud username as the console shows it (Users → the \
+                     user → Username), e.g. \"jane.doe\""
+                };
+                v.err(
+                    ErrorKind::InvalidValue,
+                    &entry,
+                    format!(
+                        "{:?} is not a valid JumpCloud username: {}",
+                        shown(value),
+                        e.reason()
+                    ),
+                    fix,
+                );
+                None
+            }
+        };
+        let (Some(id), Some(username)) = (id, username) else {
+            continue;
+        };
+        if let Some((_, first)) = out.get(&id) {
+            // Only Discord ids can collide: "0112…" and "112…" are the same number.
+            v.err(
+                ErrorKind::Conflict,
+                &entry,
+                format!("this is the same id as {:?}", shown(first)),
+                "keep one entry per id, written without leading zeros",
+            );
+            continue;
+        }
+        out.insert(id, (username, key.as_str()));
+    }
+    out.into_iter()
+        .map(|(id, (username, _))| (id, username))
+        .collect()
 }

@@ -61,6 +61,17 @@ fn the_example_file_validates() {
     assert_eq!(config.groups_of(&helpdesk_member), ["helpdesk"]);
     assert!(config.targets.is_protected_username("Admin.Jane"));
     assert!(config.targets.is_protected_group("domain admins"));
+    // Requesters' own accounts are mapped, so nothing is left to warn about.
+    let jane = Principal::Slack {
+        user_id: "U0123ABCD",
+        usergroup_ids: &[],
+    };
+    assert_eq!(
+        config.account_of(&jane).map(|u| u.as_str()),
+        Some("jane.doe")
+    );
+    assert!(config.is_own_account(&Principal::Cli { user: "alice" }, "alice.admin"));
+    assert_eq!(config.warnings(), []);
     let mail = &config.identity_manager.as_ref().unwrap().mail;
     assert_eq!(mail.transport.kind(), "smtp");
     assert_eq!(mail.cultures.len(), 2);
