@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+pub mod demo;
 pub mod identity_manager;
 pub mod jumpcloud;
 pub mod smtp;

@@ -224,6 +224,30 @@ impl GroupSeed {
     }
 }
 
+impl JumpCloudSimBuilder {
+    /// Adds members (by username) to the group of that name already declared with
+    /// [`group`](Self::group) (the first one, if several organisations have one), e.g. to grow
+    /// a group of [`default_seed`]; declares the group, empty and in the first organisation,
+    /// when there is none yet. Members are checked at [`start`](Self::start) as usual.
+    pub fn add_group_members<S: Into<String>>(
+        mut self,
+        group: &str,
+        usernames: impl IntoIterator<Item = S>,
+    ) -> Self {
+        let index = match self.groups.iter().position(|seed| seed.name == group) {
+            Some(index) => index,
+            None => {
+                self.groups.push(GroupSeed::new(group));
+                self.groups.len() - 1
+            }
+        };
+        if let Some(seed) = self.groups.get_mut(index) {
+            seed.members.extend(usernames.into_iter().map(Into::into));
+        }
+        self
+    }
+}
+
 /// `n` active users named `<prefix>.0000`, `<prefix>.0001`, … (for paging and bulk tests).
 pub fn generated_users(prefix: &str, n: usize) -> impl Iterator<Item = UserSeed> + use<> {
     let prefix = prefix.to_owned();
@@ -572,6 +596,35 @@ mod tests {
             vec![GroupSeed::new("G").members(["a"])],
         );
         assert!(matches!(result, Err(SimError::Seed(message)) if message.contains("'a'")));
+    }
+
+    #[test]
+    fn add_group_members_grows_a_declared_group_or_declares_it() {
+        let builder = default_seed()
+            .add_group_members("NewUsers", ["li.wei"])
+            .add_group_members("Night Shift", ["jane.doe"]);
+        let store = build_store(builder.orgs, builder.keys, builder.users, builder.groups).unwrap();
+        let members_of = |name: &str| -> Vec<String> {
+            let group = store.groups.values().find(|g| g.name == name).unwrap();
+            group
+                .member_ids
+                .iter()
+                .map(|id| store.users[id].username.clone())
+                .collect()
+        };
+        let new_users = members_of("NewUsers");
+        assert_eq!(new_users.len(), 6, "{new_users:?}");
+        assert!(new_users.contains(&"li.wei".to_owned()));
+        assert_eq!(members_of("Night Shift"), ["jane.doe"]);
+        assert_eq!(
+            store
+                .groups
+                .values()
+                .filter(|g| g.name == "NewUsers")
+                .count(),
+            1,
+            "the existing group grows, no second one is declared"
+        );
     }
 
     #[test]
