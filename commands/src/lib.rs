@@ -1,7 +1,9 @@
 #![doc = include_str!("../README.md")]
 
+pub mod audit;
 pub mod catalogue;
 pub mod ids;
+pub mod executor;
 pub mod invocation;
 pub mod parse;
 pub mod request;
