@@ -1,26 +1,64 @@
 //! `passdesk`: the Passdesk binary.
+//!
+//! `main` parses the command line, sets up logging (stderr) and hands each subcommand to its
+//! module; every module writes its output to a writer it is given (stdout for reports, stderr
+//! for diagnostics) and returns an [`Outcome`], which becomes the exit code: 0 done, 1 a problem
+//! found (invalid configuration, broken audit chain), 2 not available in this build or not a
+//! usable request.
 
-use clap::{Parser, Subcommand};
+mod audit_log;
+mod check_config;
+mod cli;
+mod logging;
+mod outcome;
+mod parity;
+mod serve;
 
-/// Passdesk: password operations for a helpdesk, from Discord or Slack, safely.
-#[derive(Debug, Parser)]
-#[command(name = "passdesk", version, about)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
+use std::io::{self, Write as _};
+use std::process::ExitCode;
 
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Run the bot offline against embedded simulators (not available yet: issue 6).
-    Demo,
-}
+use clap::Parser as _;
+use passdesk_config::SystemEnv;
 
-fn main() -> anyhow::Result<()> {
+use crate::cli::{AuditCommand, Cli, Command};
+use crate::outcome::Outcome;
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
-        Command::Demo => anyhow::bail!(
-            "the offline demo is not built yet: it arrives with the binary-and-demo issue"
-        ),
+    match run(cli) {
+        Ok(outcome) => outcome.into(),
+        Err(error) => {
+            // `{:#}` shows the chain of causes on one line.
+            let _ = writeln!(io::stderr(), "error: {error:#}");
+            ExitCode::from(1)
+        }
     }
+}
+
+fn run(cli: Cli) -> anyhow::Result<Outcome> {
+    logging::init(cli.log_format)?;
+    let mut out = io::stdout().lock();
+    let mut err = io::stderr();
+    let outcome = match &cli.command {
+        Command::Run(args) => serve::run(args.config.as_deref(), &SystemEnv, &mut err)?,
+        Command::CheckConfig(args) => {
+            check_config::check_config(args.config.as_deref(), &SystemEnv, &mut out)?
+        }
+        Command::Audit(AuditCommand::Verify { files }) => audit_log::verify(files, &mut out)?,
+        Command::Audit(AuditCommand::Repair { file }) => audit_log::repair(file, &mut out)?,
+        Command::Demo(_) => outcome::not_available(
+            &mut err,
+            "demo",
+            "the command engine and the demo console, next in issue 6",
+        )?,
+        Command::RegisterCommands(_) => outcome::not_available(
+            &mut err,
+            "register-commands",
+            "the Discord adapter (the Discord issue)",
+        )?,
+        Command::Jumpcloud(command) => parity::jumpcloud(command, &mut err)?,
+        Command::IdentityManager(command) => parity::identity_manager(command, &mut err)?,
+    };
+    out.flush()?;
+    Ok(outcome)
 }
