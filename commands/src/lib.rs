@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod catalogue;
+pub mod engine;
 pub mod error;
 pub mod executor;
 pub mod ids;
@@ -15,6 +16,9 @@ pub mod request;
 
 pub use catalogue::{
     Choice, CommandBody, CommandSpec, OptionKind, OptionSpec, SubcommandSpec, catalogue, help_text,
+};
+pub use engine::{
+    Engine, EngineError, EngineEvent, EngineParts, JumpCloudClients, Press, Response,
 };
 pub use error::{CommandError, error_reply};
 pub use invocation::{Actor, Invocation, Platform};

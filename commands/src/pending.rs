@@ -459,6 +459,28 @@ impl<P> PendingStore<P> {
     /// Holds a new request, waiting for its requester's Confirm for `confirmation_ttl`, and
     /// returns its fresh random id.
     pub fn insert(&self, new: NewPending<P>) -> PendingId {
+        let mut new = new;
+        loop {
+            // 128 random bits: a collision is practically impossible, but never overwrite.
+            match self.insert_with_id(PendingId::random(), new) {
+                Ok(id) => return id,
+                Err(back) => new = back,
+            }
+        }
+    }
+
+    /// Like [`PendingStore::insert`], under an id the caller drew beforehand with
+    /// [`PendingId::random`] (the engine does, so that the events audited before the plan
+    /// existed carry the same request id). Never overwrites: an id already held hands `new`
+    /// back.
+    pub fn insert_with_id(
+        &self,
+        id: PendingId,
+        new: NewPending<P>,
+    ) -> Result<PendingId, NewPending<P>> {
+        let MapEntry::Vacant(slot) = self.entries.entry(id) else {
+            return Err(new);
+        };
         let now = Instant::now();
         let wall = Utc::now();
         let NewPending {
@@ -469,45 +491,48 @@ impl<P> PendingStore<P> {
             needs_approval,
             needs_password,
         } = new;
-        let mut plan = Some(plan);
-        loop {
-            // 128 random bits: a collision is practically impossible, but never overwrite.
-            let id = PendingId::random();
-            let MapEntry::Vacant(slot) = self.entries.entry(id) else {
-                continue;
-            };
-            info!(
-                request_id = %id.request_id(),
-                %command,
+        info!(
+            request_id = %id.request_id(),
+            %command,
+            needs_approval,
+            needs_password,
+            "pending action created"
+        );
+        slot.insert(Entry {
+            view: PendingView {
+                id,
+                request_id: id.request_id(),
+                requester,
+                command,
+                channel,
                 needs_approval,
                 needs_password,
-                "pending action created"
-            );
-            slot.insert(Entry {
-                view: PendingView {
-                    id,
-                    request_id: id.request_id(),
-                    requester,
-                    command,
-                    channel,
-                    needs_approval,
-                    needs_password,
-                    state: PendingState::AwaitingConfirmation,
-                    created_at: wall,
-                    expires_at: wall_after(wall, self.settings.confirmation_ttl),
-                    handled: None,
-                },
-                plan: plan.take(),
-                deadline: instant_after(now, self.settings.confirmation_ttl),
-            });
-            return id;
-        }
+                state: PendingState::AwaitingConfirmation,
+                created_at: wall,
+                expires_at: wall_after(wall, self.settings.confirmation_ttl),
+                handled: None,
+            },
+            plan: Some(plan),
+            deadline: instant_after(now, self.settings.confirmation_ttl),
+        });
+        Ok(id)
     }
 
     /// A copy of the entry's state. An entry past its time limit is expired first (emitting its
     /// event), so no caller sees a stale waiting state.
     pub fn get(&self, id: PendingId) -> Result<PendingView, PendingError> {
         self.with_entry(id, |_, entry| Ok(entry.view.clone()))
+    }
+
+    /// Reads the entry's state and, while it waits, its plan, under the entry's guard, without
+    /// changing anything (an entry past its time limit is expired first). The plan stays in the
+    /// store: this is for showing it (the approvals-channel message), never for running it.
+    pub fn inspect<R>(
+        &self,
+        id: PendingId,
+        f: impl FnOnce(&PendingView, Option<&P>) -> R,
+    ) -> Result<R, PendingError> {
+        self.with_entry(id, |_, entry| Ok(f(&entry.view, entry.plan.as_ref())))
     }
 
     /// The requester's Confirm. Counts the run in `cooldowns` (refusing with the wait when the
@@ -1469,5 +1494,43 @@ mod tests {
             .collect();
         assert_eq!(ids.len(), 1000);
         assert_eq!(store.len(), 1000);
+    }
+
+    #[tokio::test]
+    async fn a_chosen_id_is_never_overwritten_and_inspect_changes_nothing() {
+        let (store, _rx) = store();
+        let id = PendingId::random();
+        assert_eq!(
+            store.insert_with_id(id, request("first", true, false)).ok(),
+            Some(id)
+        );
+        let back = store
+            .insert_with_id(id, request("second", false, false))
+            .unwrap_err();
+        assert_eq!(back.plan, "second");
+        assert_eq!(store.len(), 1);
+
+        // Inspect shows the plan while it waits, and leaves it there.
+        let seen = store
+            .inspect(id, |view, plan| (view.state, plan.copied()))
+            .unwrap();
+        assert_eq!(seen, (PendingState::AwaitingConfirmation, Some("first")));
+        let unlimited = unlimited();
+        assert!(matches!(
+            store.confirm(id, &alice(), &unlimited).unwrap(),
+            Confirmed::AwaitApproval { .. }
+        ));
+        let seen = store.inspect(id, |_, plan| plan.copied()).unwrap();
+        assert_eq!(seen, Some("first"));
+        match store.approve(id, &bob()).unwrap() {
+            Approved::Execute(plan) => assert_eq!(plan, "first"),
+            other => panic!("{other:?}"),
+        }
+        // Handed out: nothing left to show.
+        assert_eq!(store.inspect(id, |_, plan| plan.copied()).unwrap(), None);
+        assert_eq!(
+            store.inspect(PendingId::random(), |_, _| ()).unwrap_err(),
+            PendingError::Unknown
+        );
     }
 }

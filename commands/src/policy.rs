@@ -208,7 +208,7 @@ fn config_command(command: CommandName) -> passdesk_config::CommandName {
 
 /// The configuration's view of an actor. The demo console is the command line (demo identities
 /// in `cli_users`).
-fn principal(actor: &Actor) -> Principal<'_> {
+pub(crate) fn principal(actor: &Actor) -> Principal<'_> {
     match actor.platform {
         Platform::Discord => Principal::Discord {
             user_id: &actor.id,

@@ -58,8 +58,10 @@ pub use render::{render_plan, render_report};
 /// standing. Built by the engine per request.
 #[derive(Debug, Clone, Copy)]
 pub struct PlanContext<'a> {
-    /// The JumpCloud client of the request's tenant.
-    pub jumpcloud: &'a JumpCloudClient,
+    /// The JumpCloud client of the request's tenant; `None` when JumpCloud is not configured
+    /// (a deployment that only sends password notifications), which refuses `reset` and
+    /// `expire` with [`CommandError::NotConfigured`].
+    pub jumpcloud: Option<&'a JumpCloudClient>,
     /// The Identity Manager client, when configured (needed by `notify`).
     pub identity_manager: Option<&'a identity_manager::Client>,
     /// The notification mailer, when configured; its preview shows where the mail would go.
@@ -85,7 +87,7 @@ impl<'a> PlanContext<'a> {
     /// override, `allow_self` and `require_beneficiary_name` off, and `now` = the current time.
     pub fn new(jumpcloud: &'a JumpCloudClient, targets: &'a TargetRules, max_targets: u32) -> Self {
         Self {
-            jumpcloud,
+            jumpcloud: Some(jumpcloud),
             identity_manager: None,
             mailer: None,
             targets,
@@ -96,6 +98,12 @@ impl<'a> PlanContext<'a> {
             require_beneficiary_name: false,
             now: Utc::now(),
         }
+    }
+
+    /// The JumpCloud client, or [`CommandError::NotConfigured`].
+    fn jumpcloud(&self) -> Result<&'a JumpCloudClient, CommandError> {
+        self.jumpcloud
+            .ok_or(CommandError::NotConfigured { what: "jumpcloud" })
     }
 }
 
@@ -384,8 +392,8 @@ async fn plan_reset(
     let (scope, candidates) = match target {
         ResetTarget::User(user) => (format!("user {user}"), vec![resolve(user, cx).await?]),
         ResetTarget::Group(name) => {
-            let group = cx.jumpcloud.group_by_name(name).await?;
-            let members = cx.jumpcloud.group_member_users(&group).await?;
+            let group = cx.jumpcloud()?.group_by_name(name).await?;
+            let members = cx.jumpcloud()?.group_member_users(&group).await?;
             let total = members.users.len() + members.missing.len();
             let scope = format!(
                 "members of JumpCloud group \"{}\" ({total} member{})",
@@ -409,7 +417,7 @@ async fn plan_reset(
             created_within_days,
         } => {
             let after = created_within_days.map(|days| created_after(cx.now, days));
-            let users = cx.jumpcloud.users_not_activated(after).await?;
+            let users = cx.jumpcloud()?.users_not_activated(after).await?;
             let scope = match (after, created_within_days) {
                 (Some(after), Some(days)) => format!(
                     "users not activated yet, created after {} (strictly after: the last {days} \
@@ -451,8 +459,8 @@ fn created_after(now: DateTime<Utc>, days: u32) -> DateTime<Utc> {
 /// One user by id or username; "not found" is a [`Candidate::Missing`], anything else an error.
 async fn resolve(user: &UserRef, cx: &PlanContext<'_>) -> Result<Candidate, CommandError> {
     let found = match user {
-        UserRef::Id(id) => cx.jumpcloud.user_by_id(id).await,
-        UserRef::Username(name) => cx.jumpcloud.user_by_username(name).await,
+        UserRef::Id(id) => cx.jumpcloud()?.user_by_id(id).await,
+        UserRef::Username(name) => cx.jumpcloud()?.user_by_username(name).await,
     };
     match found {
         Ok(user) => Ok(Candidate::Found(user)),
@@ -475,7 +483,7 @@ impl Protection {
     async fn load(cx: &PlanContext<'_>, warnings: &mut Vec<String>) -> Result<Self, CommandError> {
         let mut by_group = HashMap::new();
         for name in &cx.targets.protected_groups {
-            let group = match cx.jumpcloud.group_by_name(name).await {
+            let group = match cx.jumpcloud()?.group_by_name(name).await {
                 Ok(group) => group,
                 Err(jumpcloud::Error::NotFound { .. }) => {
                     warnings.push(format!(
@@ -487,7 +495,7 @@ impl Protection {
                 }
                 Err(e) => return Err(e.into()),
             };
-            for id in cx.jumpcloud.group_members(&group).await? {
+            for id in cx.jumpcloud()?.group_members(&group).await? {
                 by_group.entry(id).or_insert_with(|| shown(&group.name));
             }
         }

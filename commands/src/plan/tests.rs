@@ -694,6 +694,46 @@ async fn notification_warnings_refusals_and_missing_configuration() {
 }
 
 #[tokio::test]
+async fn without_jumpcloud_notifications_plan_and_jumpcloud_commands_are_not_configured() {
+    let (_im_sim, im_client) = identity_manager().await;
+    let pickup = tempfile::tempdir().unwrap();
+    let mailer = pickup_mailer(pickup.path(), &[]);
+    let rules = rules();
+    let cx = PlanContext {
+        jumpcloud: None,
+        identity_manager: Some(&im_client),
+        mailer: Some(&mailer),
+        targets: &rules,
+        max_targets: 100,
+        may_touch_protected: false,
+        requester_account: None,
+        allow_self: false,
+        require_beneficiary_name: false,
+        now: Utc::now(),
+    };
+    let example = notify(
+        im_seed::EXAMPLE_ASSIGNED_RESOURCE_TYPE,
+        im_seed::EXAMPLE_MAPPING,
+        None,
+        false,
+    );
+    let plan = super::plan(&example, &cx).await.unwrap();
+    assert_eq!(plan.actionable(), 1);
+    for request in [
+        reset_user("jcuser.one", true),
+        reset_group("NewUsers", false),
+        expire("jane.doe", true),
+    ] {
+        let err = super::plan(&request, &cx).await.unwrap_err();
+        assert!(
+            matches!(err, CommandError::NotConfigured { what: "jumpcloud" }),
+            "{err:?}"
+        );
+        assert_eq!(error_reply(&err).title, "Not configured");
+    }
+}
+
+#[tokio::test]
 async fn dry_run_and_confirmation_renderings() {
     let (_sim, client) = jumpcloud().await;
     let rules = rules();
