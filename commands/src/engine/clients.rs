@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use passdesk_config::Config;
-use passdesk_core::jumpcloud::{self, JumpCloudClient, OrgId};
+use passdesk_core::jumpcloud::{self, JumpCloudClient, JumpCloudClientBuilder, OrgId};
 use secrecy::SecretString;
 
 /// The JumpCloud client of every tenant, by organisation: `None` is the API key's own
@@ -17,6 +17,9 @@ use secrecy::SecretString;
 pub struct JumpCloudClients {
     by_org: BTreeMap<Option<OrgId>, JumpCloudClient>,
     fallback: Option<JumpCloudClient>,
+    /// `[jumpcloud]`'s settings without an organisation, for [`JumpCloudClients::for_any_org`].
+    /// Its `Debug` leaves the key out.
+    template: Option<JumpCloudClientBuilder>,
 }
 
 impl JumpCloudClients {
@@ -28,8 +31,8 @@ impl JumpCloudClients {
     /// One client for every tenant (a single-organisation deployment, tests).
     pub fn single(client: JumpCloudClient) -> Self {
         Self {
-            by_org: BTreeMap::new(),
             fallback: Some(client),
+            ..Self::default()
         }
     }
 
@@ -59,14 +62,19 @@ impl JumpCloudClients {
         if let Some(slack) = &config.slack {
             orgs.extend(slack.teams.values().map(|t| t.org_id.clone()));
         }
+        let template = builder(jc);
         let mut clients = Self::none();
         for org in orgs {
             if clients.by_org.contains_key(&org) {
                 continue;
             }
-            let client = build(jc, org.as_ref())?;
-            clients.by_org.insert(org, client);
+            let mut builder = template.clone();
+            if let Some(org) = &org {
+                builder = builder.org_id(org.clone());
+            }
+            clients.by_org.insert(org, builder.build()?);
         }
+        clients.template = Some(template);
         Ok(clients)
     }
 
@@ -75,23 +83,39 @@ impl JumpCloudClients {
         self.by_org.get(&org.cloned()).or(self.fallback.as_ref())
     }
 
+    /// The client for `org` as [`JumpCloudClients::for_org`] finds it; for an organisation the
+    /// configuration does not name, a new client with `[jumpcloud]`'s key and settings that
+    /// sends `x-org-id: org` (the command line's `--org-id`, which JumpCloud checks against the
+    /// key). `None` without JumpCloud.
+    ///
+    /// # Errors
+    ///
+    /// The core refuses to build the new client.
+    pub fn for_any_org(
+        &self,
+        org: Option<&OrgId>,
+    ) -> Result<Option<JumpCloudClient>, jumpcloud::Error> {
+        match (self.for_org(org), &self.template, org) {
+            (Some(client), _, _) => Ok(Some(client.clone())),
+            (None, Some(template), Some(org)) => {
+                template.clone().org_id(org.clone()).build().map(Some)
+            }
+            (None, Some(template), None) => template.clone().build().map(Some),
+            (None, None, _) => Ok(None),
+        }
+    }
+
     /// Whether there is no client at all.
     pub fn is_empty(&self) -> bool {
         self.by_org.is_empty() && self.fallback.is_none()
     }
 }
 
-fn build(
-    jc: &passdesk_config::JumpCloudConfig,
-    org: Option<&OrgId>,
-) -> Result<JumpCloudClient, jumpcloud::Error> {
+/// A builder with `[jumpcloud]`'s key, base URL and timeouts, and no organisation.
+fn builder(jc: &passdesk_config::JumpCloudConfig) -> JumpCloudClientBuilder {
     let key: SecretString = jc.api_key.clone();
-    let mut builder = JumpCloudClient::builder(key)
+    JumpCloudClient::builder(key)
         .base_url(jc.base_url.as_str())
         .timeout(jc.timeout)
-        .connect_timeout(jc.connect_timeout);
-    if let Some(org) = org {
-        builder = builder.org_id(org.clone());
-    }
-    builder.build()
+        .connect_timeout(jc.connect_timeout)
 }

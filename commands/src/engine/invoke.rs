@@ -108,22 +108,27 @@ impl Engine {
             return Response::reply(error_reply(&e));
         }
 
-        let jumpcloud = inner.jumpcloud.for_org(org.as_ref());
         let principal = principal(actor);
-        let cx = PlanContext {
-            jumpcloud,
-            identity_manager: inner.identity_manager.as_ref(),
-            mailer: inner.mailer.as_ref(),
-            targets: &config.targets,
-            max_targets: config.limits.max_targets,
-            may_touch_protected: grant.may_touch_protected,
-            requester_account: config.account_of(&principal),
-            allow_self: grant.allow_self,
-            require_beneficiary_name: false,
-            now: Utc::now(),
+        let planned = match inner.jumpcloud.for_any_org(org.as_ref()) {
+            Ok(jumpcloud) => {
+                let cx = PlanContext {
+                    jumpcloud: jumpcloud.as_ref(),
+                    identity_manager: inner.identity_manager.as_ref(),
+                    mailer: inner.mailer.as_ref(),
+                    targets: &config.targets,
+                    max_targets: config.limits.max_targets,
+                    may_touch_protected: grant.may_touch_protected,
+                    requester_account: config.account_of(&principal),
+                    allow_self: grant.allow_self,
+                    require_beneficiary_name: false,
+                    now: Utc::now(),
+                };
+                plan(&request, &cx).await.map(|plan| (plan, jumpcloud))
+            }
+            Err(e) => Err(CommandError::JumpCloud(e)),
         };
-        let plan = match plan(&request, &cx).await {
-            Ok(plan) => plan,
+        let (plan, jumpcloud) = match planned {
+            Ok(planned) => planned,
             Err(e) => {
                 let failed = site.event(Transition::failed(&e.to_string())).build();
                 let shown = match self.record(failed).await {
@@ -140,7 +145,8 @@ impl Engine {
             if let Err(e) = self.record(dry_run).await {
                 return Response::reply(error_reply(&e));
             }
-            return Response::reply(render_plan(&plan, true).with_request_id(request_id));
+            let reply = render_plan(&plan, true).with_request_id(request_id);
+            return Response::with_plan(reply, plan);
         }
         if plan.actionable() == 0 {
             let nothing = site
@@ -152,11 +158,13 @@ impl Engine {
             if let Err(e) = self.record(nothing).await {
                 return Response::reply(error_reply(&e));
             }
-            return Response::reply(render_plan(&plan, false).with_request_id(request_id));
+            let reply = render_plan(&plan, false).with_request_id(request_id);
+            return Response::with_plan(reply, plan);
         }
 
         let needs_approval = grant.approval.requires_approval(plan.actionable());
         let needs_password = command == CommandName::Notify;
+        let shown_plan = plan.clone();
         let new = NewPending {
             requester: actor.clone(),
             command,
@@ -165,7 +173,7 @@ impl Engine {
                 plan,
                 tenant: invocation.tenant.clone(),
                 channel: invocation.channel.clone(),
-                jumpcloud: jumpcloud.cloned(),
+                jumpcloud,
             },
             needs_approval,
             needs_password,
@@ -186,12 +194,11 @@ impl Engine {
                 )
             })
         });
-        let reply = match prompt {
-            Ok(Some(reply)) => reply,
+        match prompt {
+            Ok(Some(reply)) => Response::with_plan(reply, shown_plan),
             // Only an entry already gone could get here: say what the store says.
-            Ok(None) => error_reply(&CommandError::NotFound),
-            Err(e) => error_reply(&super::pending_error(e)),
-        };
-        Response::reply(reply)
+            Ok(None) => Response::reply(error_reply(&CommandError::NotFound)),
+            Err(e) => Response::reply(error_reply(&super::pending_error(e))),
+        }
     }
 }

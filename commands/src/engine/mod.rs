@@ -51,9 +51,9 @@ use crate::executor::{ExecutorSettings, SettingsError};
 use crate::ids::{ButtonId, PendingId, RequestId};
 use crate::invocation::{Actor, Platform};
 use crate::pending::{
-    ActorRef, Expired, PendingError, PendingSettings, PendingStore, Stage, SweepReport,
+    ActorRef, Expired, PendingError, PendingSettings, PendingStore, PendingView, Stage, SweepReport,
 };
-use crate::plan::Plan;
+use crate::plan::{Plan, PlannedTarget, TargetOutcome};
 use crate::policy::{Cooldowns, Denial};
 use crate::reply::{Progress, Reply};
 use crate::request::CommandName;
@@ -187,6 +187,22 @@ pub struct Response {
     pub open_password_prompt: Option<PendingId>,
     /// Whether the reply replaces the message the button was on.
     pub update_original: bool,
+    /// The plan the reply shows (a dry run, nothing to do, or the confirmation prompt), as
+    /// data for adapters that print results rather than messages (the command line).
+    pub plan: Option<Plan>,
+    /// A finished run's outcome per target, in plan order, as data (the command line builds
+    /// the cmdlets' rows from it).
+    pub report: Option<Vec<TargetReport>>,
+}
+
+/// One target of a finished run: what was planned for it and what happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TargetReport {
+    /// The target as planned: its label, the JumpCloud user read while planning (id,
+    /// username), the action.
+    pub target: PlannedTarget,
+    /// What happened to it.
+    pub outcome: TargetOutcome,
 }
 
 impl Response {
@@ -197,6 +213,16 @@ impl Response {
             approval_request: None,
             open_password_prompt: None,
             update_original: false,
+            plan: None,
+            report: None,
+        }
+    }
+
+    /// A reply showing `plan`.
+    fn with_plan(reply: Reply, plan: Plan) -> Self {
+        Self {
+            plan: Some(plan),
+            ..Self::reply(reply)
         }
     }
 
@@ -370,6 +396,17 @@ impl Engine {
     /// The configuration the engine runs on.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Where the pending action `id` stands: who asked, whether it needs an approval or the
+    /// notification password, its state. For adapters that decide what to offer before a
+    /// press (the command line refuses a request that needs an approval it cannot obtain).
+    ///
+    /// # Errors
+    ///
+    /// The pending store does not know `id`, or it has expired.
+    pub fn pending(&self, id: PendingId) -> Result<PendingView, PendingError> {
+        self.inner.store.get(id)
     }
 
     /// A receiver of the engine's events from now on.
@@ -598,12 +635,13 @@ async fn announce_expiry(
 
 /// The JumpCloud organisation of the workspace a request came from: `None` when Passdesk does
 /// not serve that workspace (or a chat request has none), `Some(None)` for the API key's own
-/// organisation.
+/// organisation. On the command line the tenant, when given, is the organisation id itself.
 fn served_org(
     config: &Config,
     platform: Platform,
     tenant: Option<&str>,
 ) -> Option<Option<passdesk_core::jumpcloud::OrgId>> {
+    let default_org = config.jumpcloud.as_ref().and_then(|jc| jc.org_id.clone());
     match platform {
         Platform::Discord => tenant
             .and_then(|t| config.discord_tenant(t))
@@ -611,10 +649,14 @@ fn served_org(
         Platform::Slack => tenant
             .and_then(|t| config.slack_tenant(t))
             .map(|t| t.org_id.clone()),
-        // The console and the command line work on the default tenant.
-        Platform::Console | Platform::Cli => {
-            Some(config.jumpcloud.as_ref().and_then(|jc| jc.org_id.clone()))
-        }
+        // The console works on the default tenant, and so does the command line unless it
+        // names an organisation (`--org-id`, passed as the invocation's tenant): any
+        // organisation id is served there, JumpCloud checking it against the key.
+        Platform::Console => Some(default_org),
+        Platform::Cli => match tenant {
+            None => Some(default_org),
+            Some(org) => org.parse().ok().map(Some),
+        },
     }
 }
 

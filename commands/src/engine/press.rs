@@ -133,7 +133,7 @@ impl Engine {
             approver,
             pending,
         };
-        Response::update(self.run_notification(job, password).await)
+        self.run_notification(job, password).await
     }
 
     async fn confirm(&self, site: &Site<'_>, view: &PendingView) -> Response {
@@ -161,7 +161,7 @@ impl Engine {
                     approver: None,
                     pending,
                 };
-                Response::update(self.run(job).await)
+                self.run(job).await
             }
             Confirmed::AwaitApproval { expires_at } => {
                 let shown = self.inner.store.inspect(id, |_, pending| {
@@ -240,7 +240,7 @@ impl Engine {
                     approver: Some(approver),
                     pending,
                 };
-                Response::update(self.run(job).await)
+                self.run(job).await
             }
             Approved::AwaitPassword { expires_at } => {
                 self.emit(EngineEvent::ApprovalDecided {

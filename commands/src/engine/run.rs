@@ -4,7 +4,7 @@
 use passdesk_core::mail::{Delivery, Password};
 use tracing::{Span, field, instrument, warn};
 
-use super::{Engine, EngineEvent, PendingPlan};
+use super::{Engine, EngineEvent, PendingPlan, Response, TargetReport};
 use crate::audit::{AuditEvent, ExecutionSummary, TargetResult, TargetStatus, Transition};
 use crate::error::{CommandError, error_reply};
 use crate::executor;
@@ -61,11 +61,12 @@ impl Engine {
             outcome = field::Empty,
         )
     )]
-    pub(super) async fn run(&self, job: Job) -> Reply {
+    pub(super) async fn run(&self, job: Job) -> Response {
         let Some(client) = job.pending.jumpcloud.clone() else {
-            return self
+            let reply = self
                 .fail(&job, CommandError::NotConfigured { what: "jumpcloud" })
                 .await;
+            return Response::update(reply);
         };
         let cx = ExecuteContext::new(client);
         let events = self.inner.events.clone();
@@ -98,9 +99,9 @@ impl Engine {
         skip_all,
         fields(request_id = %job.request_id, outcome = field::Empty)
     )]
-    pub(super) async fn run_notification(&self, job: Job, password: Password) -> Reply {
+    pub(super) async fn run_notification(&self, job: Job, password: Password) -> Response {
         let Some(mailer) = self.inner.mailer.as_ref() else {
-            return self
+            let reply = self
                 .fail(
                     &job,
                     CommandError::NotConfigured {
@@ -108,6 +109,7 @@ impl Engine {
                     },
                 )
                 .await;
+            return Response::update(reply);
         };
         let planned = job
             .pending
@@ -119,7 +121,7 @@ impl Engine {
                 _ => None,
             });
         let Some((target, notification)) = planned else {
-            return self
+            let reply = self
                 .fail(
                     &job,
                     CommandError::NotConfigured {
@@ -127,6 +129,7 @@ impl Engine {
                     },
                 )
                 .await;
+            return Response::update(reply);
         };
         let outcome = execute_notification(notification, mailer, password).await;
         self.finish(job, vec![(target, outcome)]).await
@@ -159,8 +162,9 @@ impl Engine {
         reply
     }
 
-    /// Records the outcomes (`executed`), marks the request done and builds the report.
-    async fn finish(&self, job: Job, outcomes: Vec<(PlannedTarget, TargetOutcome)>) -> Reply {
+    /// Records the outcomes (`executed`), marks the request done and builds the report (a
+    /// reply replacing the pressed message, with the outcomes as data).
+    async fn finish(&self, job: Job, outcomes: Vec<(PlannedTarget, TargetOutcome)>) -> Response {
         let summary: ExecutionSummary = outcomes
             .iter()
             .map(|(target, outcome)| target_result(target, outcome))
@@ -208,7 +212,14 @@ impl Engine {
             requester: job.requester.clone(),
             reply: reply.clone(),
         });
-        reply
+        let report = outcomes
+            .into_iter()
+            .map(|(target, outcome)| TargetReport { target, outcome })
+            .collect();
+        Response {
+            report: Some(report),
+            ..Response::update(reply)
+        }
     }
 
     /// Marks a handed-out request done, so late presses are told who handled it.

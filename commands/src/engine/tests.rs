@@ -135,3 +135,41 @@ fn a_single_client_serves_every_organisation_and_none_serves_nobody() {
     assert!(none.is_empty());
     assert!(none.for_org(None).is_none());
 }
+
+#[test]
+fn the_command_line_names_its_organisation_and_gets_a_client_for_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path());
+    // Without --org-id: the default tenant; with it: that organisation, configured or not.
+    assert_eq!(
+        served_org(&config, Platform::Cli, None),
+        Some(Some(org(ACME)))
+    );
+    let other = "0123456789abcdef01234567";
+    assert_eq!(
+        served_org(&config, Platform::Cli, Some(other)),
+        Some(Some(org(other)))
+    );
+    assert_eq!(served_org(&config, Platform::Cli, Some("globex!")), None);
+    // The console and chat do not take an organisation from the tenant.
+    assert_eq!(
+        served_org(&config, Platform::Console, Some(other)),
+        Some(Some(org(ACME)))
+    );
+    assert_eq!(served_org(&config, Platform::Slack, Some(other)), None);
+
+    let clients = JumpCloudClients::from_config(&config).unwrap();
+    assert!(clients.for_org(Some(&org(other))).is_none());
+    let built = clients.for_any_org(Some(&org(other))).unwrap().unwrap();
+    assert_eq!(built.org_id(), Some(&org(other)));
+    assert_eq!(built.base_url(), "http://127.0.0.1:9");
+    let configured = clients.for_any_org(Some(&org(GLOBEX))).unwrap().unwrap();
+    assert_eq!(configured.org_id(), Some(&org(GLOBEX)));
+    assert!(!format!("{clients:?}").contains(JC_KEY));
+    assert!(
+        JumpCloudClients::none()
+            .for_any_org(Some(&org(other)))
+            .unwrap()
+            .is_none()
+    );
+}
