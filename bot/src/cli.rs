@@ -37,7 +37,7 @@ pub enum LogFormat {
 pub enum Command {
     /// Serve the chat platforms named in the configuration.
     Run(ConfigArg),
-    /// Run the bot offline against embedded simulators, with a console (not available yet).
+    /// Run the bot offline against embedded simulators, with a console chat.
     Demo(DemoArgs),
     /// Check a configuration file and report every problem, with its key and fix.
     CheckConfig(ConfigArg),
@@ -69,9 +69,15 @@ pub struct DemoArgs {
     #[arg(long = "as", value_name = "IDENTITY")]
     pub as_identity: Option<String>,
 
-    /// A configuration to run the demo with, instead of the built-in one.
+    /// A configuration to rehearse instead of the built-in demo policy: its groups, policies
+    /// and limits are used as written; its JumpCloud and Identity Manager connection keys are
+    /// replaced by the simulators'.
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+
+    /// The audit log to write [default: audit.jsonl in a new temporary directory].
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<PathBuf>,
 }
 
 /// `passdesk audit …`.
@@ -221,9 +227,24 @@ pub struct CommonArgs {
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Act on the embedded simulators of `passdesk demo` instead of the real services.
+    /// Act on the embedded simulators of `passdesk demo` instead of the real services (with
+    /// --config, that configuration's policy is rehearsed on them).
     #[arg(long)]
     pub demo: bool,
+
+    /// Act as this command-line user of the configuration (its `cli_users`) [default: cli].
+    #[arg(long = "as", value_name = "NAME")]
+    pub as_user: Option<String>,
+
+    /// With --demo: the audit log to write [default: audit.jsonl in a new temporary
+    /// directory]. Without --demo the configuration's `[audit] path` is always used.
+    #[arg(long, value_name = "PATH", requires = "demo")]
+    pub audit_log: Option<PathBuf>,
+
+    /// With --demo: print what the simulators recorded (mails sent, passwords expired,
+    /// notifications written) on stderr at the end.
+    #[arg(long, requires = "demo")]
+    pub print_sent: bool,
 }
 
 /// How a parity command prints its result.

@@ -9,6 +9,8 @@
 mod audit_log;
 mod check_config;
 mod cli;
+mod cli_run;
+mod demo;
 mod logging;
 mod outcome;
 mod parity;
@@ -36,7 +38,14 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<Outcome> {
-    logging::init(cli.log_format)?;
+    match &cli.command {
+        // The demo console shares the terminal with the logs, and the parity commands' stderr
+        // is for their diagnostics: they log warnings by default.
+        Command::Demo(_) | Command::Jumpcloud(_) | Command::IdentityManager(_) => {
+            demo::init_logging(cli.log_format)?
+        }
+        _ => logging::init(cli.log_format)?,
+    }
     let mut out = io::stdout().lock();
     let mut err = io::stderr();
     let outcome = match &cli.command {
@@ -46,18 +55,14 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         }
         Command::Audit(AuditCommand::Verify { files }) => audit_log::verify(files, &mut out)?,
         Command::Audit(AuditCommand::Repair { file }) => audit_log::repair(file, &mut out)?,
-        Command::Demo(_) => outcome::not_available(
-            &mut err,
-            "demo",
-            "the command engine and the demo console, next in issue 6",
-        )?,
+        Command::Demo(args) => demo::run(args, &mut out)?,
         Command::RegisterCommands(_) => outcome::not_available(
             &mut err,
             "register-commands",
             "the Discord adapter (the Discord issue)",
         )?,
-        Command::Jumpcloud(command) => parity::jumpcloud(command, &mut err)?,
-        Command::IdentityManager(command) => parity::identity_manager(command, &mut err)?,
+        Command::Jumpcloud(command) => parity::jumpcloud(command, &mut out, &mut err)?,
+        Command::IdentityManager(command) => parity::identity_manager(command, &mut out, &mut err)?,
     };
     out.flush()?;
     Ok(outcome)
