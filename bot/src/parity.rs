@@ -3,10 +3,10 @@
 //!
 //! Each command is translated into the catalogue command and options a chat user would type
 //! ([`EngineCall`]) and checked by the engine's parser, so the command line and chat accept
-//! exactly the same values. Running it needs the command engine (planning, confirmation,
-//! audit), which is not in this build yet: after the check the commands say so and exit 2.
+//! exactly the same values; then [`crate::cli_run`] runs it through the command engine
+//! (policy, plan, confirmation, audit, execution) and prints the vendor tool's output.
 
-use std::io::{self, Write};
+use std::io::Write;
 
 use passdesk_commands::catalogue::{
     EXPIRE, NOTIFY, OPT_ASSIGNED_RESOURCE_TYPE, OPT_CC, OPT_CREATED_WITHIN_DAYS, OPT_DRY_RUN,
@@ -19,7 +19,8 @@ use crate::cli::{
     CommonArgs, ExpirePasswordArgs, IdentityManagerCommand, JumpCloudCommand,
     SendPasswordNotificationArgs, SendPasswordResetArgs,
 };
-use crate::outcome::{self, Outcome};
+use crate::cli_run::{self, ParityRun, PasswordSource, Shape, Terminal};
+use crate::outcome::Outcome;
 
 /// What the command engine will be asked: a catalogue command, its options as a chat user
 /// would give them, and the JumpCloud organisation to act in.
@@ -47,7 +48,7 @@ enum UserKind {
 }
 
 impl EngineCall {
-    fn new(command: &'static str) -> Self {
+    pub(crate) fn new(command: &'static str) -> Self {
         Self {
             command,
             options: Vec::new(),
@@ -182,58 +183,111 @@ impl SendPasswordNotificationArgs {
     }
 }
 
-/// Runs `passdesk jumpcloud …`.
-pub fn jumpcloud(command: &JumpCloudCommand, err: &mut dyn Write) -> io::Result<Outcome> {
+/// Runs `passdesk jumpcloud …`: the result on `out`, diagnostics on `err`.
+///
+/// # Errors
+///
+/// See [`cli_run::run`].
+pub fn jumpcloud(
+    command: &JumpCloudCommand,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
     match command {
         JumpCloudCommand::SendPasswordReset(args) => {
-            run("jumpcloud send-password-reset", &args.engine_call(), err)
+            let shape = if args.user_id.is_some() {
+                Shape::ResetById
+            } else if args.username.is_some() {
+                Shape::ResetByUsername
+            } else {
+                Shape::ResetBulk
+            };
+            run(
+                &args.engine_call(),
+                &args.common,
+                shape,
+                PasswordSource::NotNeeded,
+                out,
+                err,
+            )
         }
-        JumpCloudCommand::ExpirePassword(args) => {
-            run("jumpcloud expire-password", &args.engine_call(), err)
-        }
+        JumpCloudCommand::ExpirePassword(args) => run(
+            &args.engine_call(),
+            &args.common,
+            Shape::Expire,
+            PasswordSource::NotNeeded,
+            out,
+            err,
+        ),
     }
 }
 
-/// Runs `passdesk identity-manager …`.
+/// Runs `passdesk identity-manager …`: the result on `out`, diagnostics on `err`.
+///
+/// # Errors
+///
+/// See [`cli_run::run`].
 pub fn identity_manager(
     command: &IdentityManagerCommand,
+    out: &mut dyn Write,
     err: &mut dyn Write,
-) -> io::Result<Outcome> {
+) -> anyhow::Result<Outcome> {
     match command {
         IdentityManagerCommand::SendPasswordNotification(args) => {
-            if args.password.is_some() {
-                writeln!(
-                    err,
-                    "warning: --password puts the password in the process list and the shell \
-                     history, where others on this machine can read it; use --password-stdin"
-                )?;
-            }
+            let password = match &args.password {
+                Some(secret) => {
+                    writeln!(
+                        err,
+                        "warning: --password puts the password in the process list and the \
+                         shell history, where others on this machine can read it; use \
+                         --password-stdin"
+                    )?;
+                    PasswordSource::Argument(secret.clone())
+                }
+                None if args.password_stdin => PasswordSource::Stdin,
+                None => PasswordSource::Prompt,
+            };
             run(
-                "identity-manager send-password-notification",
                 &args.engine_call(),
+                &args.common,
+                Shape::Notify,
+                password,
+                out,
                 err,
             )
         }
     }
 }
 
-/// Checks `call` with the engine's parser, then says the command cannot run in this build.
-fn run(command: &str, call: &EngineCall, err: &mut dyn Write) -> io::Result<Outcome> {
-    match call.check() {
+/// Checks `call` with the engine's parser (a problem is a usage error, exit 2), then runs it.
+fn run(
+    call: &EngineCall,
+    common: &CommonArgs,
+    shape: Shape,
+    password: PasswordSource,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> anyhow::Result<Outcome> {
+    let request = match call.check() {
+        Ok(request) => request,
         Err(problem) => {
             writeln!(err, "error: {problem}")?;
-            Ok(Outcome::Unavailable)
+            return Ok(Outcome::Unavailable);
         }
-        Ok(request) => {
-            tracing::debug!(command, request = %request.summary(), "parity command checked");
-            writeln!(err, "understood: {}", request.summary())?;
-            outcome::not_available(
-                err,
-                command,
-                "the command engine (planning, confirmation and audit), next in issue 6",
-            )
-        }
-    }
+    };
+    tracing::debug!(command = call.command, request = %request.summary(), "parity command checked");
+    cli_run::run(
+        ParityRun {
+            call,
+            request,
+            common,
+            shape,
+            password,
+        },
+        &mut Terminal,
+        out,
+        err,
+    )
 }
 
 #[cfg(test)]

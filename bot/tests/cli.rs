@@ -455,49 +455,7 @@ fn audit_repair_refuses_a_log_broken_before_its_end() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Commands that this build cannot run yet
-
-#[test]
-fn parity_commands_and_demo_say_they_are_not_available_yet() {
-    let cases: &[&[&str]] = &[
-        &["demo"],
-        &["demo", "--as", "helpdesk"],
-        &["register-commands"],
-        &["jumpcloud", "send-password-reset", "--username", "jane.doe"],
-        &[
-            "jumpcloud",
-            "send-password-reset",
-            "--inactive",
-            "--created-within-days",
-            "7",
-            "--what-if",
-        ],
-        &[
-            "jumpcloud",
-            "expire-password",
-            "--id",
-            "5f1a2b3c4d5e6f708192a3b4",
-        ],
-        &[
-            "identity-manager",
-            "send-password-notification",
-            "--assigned-resource-type",
-            "1000",
-            "--resource-type-mapping",
-            "10",
-            "--password-stdin",
-        ],
-    ];
-    for args in cases {
-        let ran = passdesk(args, &[]);
-        assert_eq!(ran.code, Some(2), "{args:?}: {ran:?}");
-        assert!(
-            ran.stderr.contains("is not available yet"),
-            "{args:?}: {ran:?}"
-        );
-        assert!(ran.stdout.is_empty(), "{args:?}: {ran:?}");
-    }
-}
+// Parity commands
 
 #[test]
 fn parity_commands_check_their_values_like_chat_does() {
@@ -531,31 +489,9 @@ fn parity_commands_check_their_values_like_chat_does() {
 }
 
 #[test]
-fn a_password_on_the_command_line_is_warned_about_and_never_echoed() {
+fn both_password_sources_at_once_is_a_usage_error_that_does_not_echo_the_value() {
+    // Running with --password is covered in tests/parity.rs.
     let password = "Tr0ub4dor&3-SECRET";
-    let ran = passdesk(
-        &[
-            "identity-manager",
-            "send-password-notification",
-            "--assigned-resource-type",
-            "1000",
-            "--resource-type-mapping",
-            "10",
-            "--password",
-            password,
-        ],
-        &[("RUST_LOG", "trace")],
-    );
-    assert_eq!(ran.code, Some(2), "{ran:?}");
-    assert!(
-        ran.stderr
-            .contains("warning: --password puts the password in the process list"),
-        "{ran:?}"
-    );
-    assert!(ran.stderr.contains("is not available yet"), "{ran:?}");
-    ran.assert_no_secret(&[("--password", password)]);
-
-    // Both sources at once is a usage error, which does not echo the value either.
     let ran = passdesk(
         &[
             "identity-manager",
