@@ -565,10 +565,7 @@ impl<P> PendingStore<P> {
     /// The requester withdraws the request (while it waits for Confirm, approval or the
     /// password); returns the plan, which will never run.
     pub fn cancel(&self, id: PendingId, actor: &Actor) -> Result<P, PendingError> {
-        self.press(id, actor, ButtonAction::Cancel, |limits, entry, _| {
-            entry.handled(actor, ButtonAction::Cancel);
-            entry.end(PendingState::Cancelled, limits.retention)
-        })
+        self.press_to_end(id, actor, ButtonAction::Cancel, PendingState::Cancelled)
     }
 
     /// An approver's Approve (never the requester's): runs it ([`Approved::Execute`]) or asks
@@ -590,10 +587,7 @@ impl<P> PendingStore<P> {
 
     /// An approver's Deny (never the requester's); returns the plan, which will never run.
     pub fn deny(&self, id: PendingId, approver: &Actor) -> Result<P, PendingError> {
-        self.press(id, approver, ButtonAction::Deny, |limits, entry, _| {
-            entry.handled(approver, ButtonAction::Deny);
-            entry.end(PendingState::Denied, limits.retention)
-        })
+        self.press_to_end(id, approver, ButtonAction::Deny, PendingState::Denied)
     }
 
     /// The requester's EnterPassword press, which opens the password prompt: checks that the
@@ -612,14 +606,11 @@ impl<P> PendingStore<P> {
     /// The requester's password submit: hands the plan out to run, exactly once. The password
     /// itself never comes here; the caller gives it straight to the mailer.
     pub fn begin_execution(&self, id: PendingId, actor: &Actor) -> Result<P, PendingError> {
-        self.press(
+        self.press_to_end(
             id,
             actor,
             ButtonAction::EnterPassword,
-            |limits, entry, _| {
-                entry.handled(actor, ButtonAction::EnterPassword);
-                entry.end(PendingState::Executing, limits.retention)
-            },
+            PendingState::Executing,
         )
     }
 
@@ -715,6 +706,21 @@ impl<P> PendingStore<P> {
             }
         }
         result
+    }
+
+    /// A [`press`](Self::press) that records the press and ends the wait in `state`, handing
+    /// out the plan.
+    fn press_to_end(
+        &self,
+        id: PendingId,
+        actor: &Actor,
+        action: ButtonAction,
+        state: PendingState,
+    ) -> Result<P, PendingError> {
+        self.press(id, actor, action, |limits, entry, _| {
+            entry.handled(actor, action);
+            entry.end(state, limits.retention)
+        })
     }
 
     fn emit(&self, event: Expired<P>) {

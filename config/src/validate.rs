@@ -545,17 +545,12 @@ fn jumpcloud(
         }
     };
     let api_key = v.secret(&p.key("api_key"), raw.api_key.as_ref());
-    let timeout = v.seconds(
-        &p.key("timeout_seconds"),
+    let (timeout, connect_timeout) = timeouts(
+        v,
+        &p,
         raw.timeout_seconds,
-        30,
-        bounds::TIMEOUT_SECONDS,
-    );
-    let connect_timeout = v.seconds(
-        &p.key("connect_timeout_seconds"),
         raw.connect_timeout_seconds,
-        10,
-        bounds::CONNECT_TIMEOUT_SECONDS,
+        (30, 10),
     );
     Some(JumpCloudConfig {
         base_url: base_url?,
@@ -565,6 +560,30 @@ fn jumpcloud(
         timeout,
         connect_timeout,
     })
+}
+
+/// A section's `timeout_seconds` and `connect_timeout_seconds`, each within its bounds, or the
+/// section's `(timeout, connect_timeout)` defaults.
+fn timeouts(
+    v: &mut Validator<'_>,
+    p: &KeyPath,
+    timeout: Option<u64>,
+    connect_timeout: Option<u64>,
+    (default_timeout, default_connect_timeout): (u64, u64),
+) -> (Duration, Duration) {
+    let timeout = v.seconds(
+        &p.key("timeout_seconds"),
+        timeout,
+        default_timeout,
+        bounds::TIMEOUT_SECONDS,
+    );
+    let connect_timeout = v.seconds(
+        &p.key("connect_timeout_seconds"),
+        connect_timeout,
+        default_connect_timeout,
+        bounds::CONNECT_TIMEOUT_SECONDS,
+    );
+    (timeout, connect_timeout)
 }
 
 fn identity_manager(
@@ -599,17 +618,12 @@ fn identity_manager(
             .word(&p.key("client_domain"), d, "client domain")
             .map(Some),
     };
-    let timeout = v.seconds(
-        &p.key("timeout_seconds"),
+    let (timeout, connect_timeout) = timeouts(
+        v,
+        &p,
         raw.timeout_seconds,
-        30,
-        bounds::TIMEOUT_SECONDS,
-    );
-    let connect_timeout = v.seconds(
-        &p.key("connect_timeout_seconds"),
         raw.connect_timeout_seconds,
-        5,
-        bounds::CONNECT_TIMEOUT_SECONDS,
+        (30, 5),
     );
     let mail = match &raw.mail {
         None => {
@@ -792,17 +806,12 @@ fn mail_settings(v: &mut Validator<'_>, p: &KeyPath, raw: &RawMail) -> Option<Ma
     }
     let has_templates =
         templates.subject.is_some() || templates.text.is_some() || templates.html.is_some();
-    let timeout = v.seconds(
-        &p.key("timeout_seconds"),
+    let (timeout, connect_timeout) = timeouts(
+        v,
+        p,
         raw.timeout_seconds,
-        60,
-        bounds::TIMEOUT_SECONDS,
-    );
-    let connect_timeout = v.seconds(
-        &p.key("connect_timeout_seconds"),
         raw.connect_timeout_seconds,
-        10,
-        bounds::CONNECT_TIMEOUT_SECONDS,
+        (60, 10),
     );
 
     let mut settings = MailSettings::new(transport?, from?);
@@ -862,28 +871,17 @@ fn discord(
             .map(Some),
     };
     let bot_token = v.secret(&p.key("bot_token"), raw.bot_token.as_ref());
-    let guilds_path = p.key("guilds");
-    if raw.guilds.is_empty() {
-        v.err(
-            ErrorKind::Missing,
-            &guilds_path,
+    let guilds = tenant_map::<Snowflake>(
+        v,
+        &p.key("guilds"),
+        &raw.guilds,
+        how,
+        tenant_of,
+        (
             "no guild is listed, so Passdesk would serve no Discord server",
             "add [discord.guilds] with \"<guild id>\" = \"default\" (or a tenant name) for each server",
-        );
-    }
-    let mut guilds = BTreeMap::new();
-    for (guild, tenant) in &raw.guilds {
-        let path = guilds_path.key(guild);
-        let id = v.parse::<Snowflake>(&path, guild, how);
-        match tenant_of(tenant) {
-            Some(t) => {
-                if let Some(id) = id {
-                    guilds.insert(id, t);
-                }
-            }
-            None => unknown_tenant(v, &path, tenant),
-        }
-    }
+        ),
+    );
     let approvals_channel = optional::<Snowflake>(
         v,
         &p.key("approvals_channel"),
@@ -896,10 +894,7 @@ fn discord(
         raw.audit_channel.as_deref(),
         how,
     );
-    let api_base_url = match &raw.api_base_url {
-        None => Some(None),
-        Some(u) => v.url(&p.key("api_base_url"), u).map(Some),
-    };
+    let api_base_url = optional_url(v, &p.key("api_base_url"), raw.api_base_url.as_deref());
     Some(DiscordConfig {
         application_id: application_id?,
         public_key: public_key?,
@@ -929,6 +924,48 @@ where
     }
 }
 
+/// An optional URL: `Some(None)` when absent, `None` when invalid.
+fn optional_url(v: &mut Validator<'_>, path: &KeyPath, value: Option<&str>) -> Option<Option<Url>> {
+    match value {
+        None => Some(None),
+        Some(u) => v.url(path, u).map(Some),
+    }
+}
+
+/// A platform's `"<id>" = "<tenant>"` table (`[discord.guilds]`, `[slack.teams]`): keys parsed
+/// as `K`, values resolved by `tenant_of`. An empty table (the platform would serve nobody) is
+/// reported with the given problem and fix.
+fn tenant_map<K>(
+    v: &mut Validator<'_>,
+    path: &KeyPath,
+    raw: &BTreeMap<String, String>,
+    how: &str,
+    tenant_of: &dyn Fn(&str) -> Option<Tenant>,
+    (empty_problem, empty_fix): (&str, &str),
+) -> BTreeMap<K, Tenant>
+where
+    K: FromStr + Ord,
+    K::Err: Display,
+{
+    if raw.is_empty() {
+        v.err(ErrorKind::Missing, path, empty_problem, empty_fix);
+    }
+    let mut out = BTreeMap::new();
+    for (key, tenant) in raw {
+        let entry = path.key(key);
+        let id = v.parse::<K>(&entry, key, how);
+        match tenant_of(tenant) {
+            Some(t) => {
+                if let Some(id) = id {
+                    out.insert(id, t);
+                }
+            }
+            None => unknown_tenant(v, &entry, tenant),
+        }
+    }
+    out
+}
+
 fn slack(
     v: &mut Validator<'_>,
     raw: &RawSlack,
@@ -939,28 +976,17 @@ fn slack(
     let signing_secret = v.secret(&p.key("signing_secret"), raw.signing_secret.as_ref());
     let bot_token = v.secret(&p.key("bot_token"), raw.bot_token.as_ref());
     let app_id = optional::<SlackAppId>(v, &p.key("app_id"), raw.app_id.as_deref(), how);
-    let teams_path = p.key("teams");
-    if raw.teams.is_empty() {
-        v.err(
-            ErrorKind::Missing,
-            &teams_path,
+    let teams = tenant_map::<SlackTeamId>(
+        v,
+        &p.key("teams"),
+        &raw.teams,
+        how,
+        tenant_of,
+        (
             "no workspace is listed, so Passdesk would serve no Slack workspace",
             "add [slack.teams] with \"<team id>\" = \"default\" (or a tenant name) for each workspace",
-        );
-    }
-    let mut teams = BTreeMap::new();
-    for (team, tenant) in &raw.teams {
-        let path = teams_path.key(team);
-        let id = v.parse::<SlackTeamId>(&path, team, how);
-        match tenant_of(tenant) {
-            Some(t) => {
-                if let Some(id) = id {
-                    teams.insert(id, t);
-                }
-            }
-            None => unknown_tenant(v, &path, tenant),
-        }
-    }
+        ),
+    );
     let approvals_channel = optional::<SlackChannelId>(
         v,
         &p.key("approvals_channel"),
@@ -973,10 +999,7 @@ fn slack(
         raw.audit_channel.as_deref(),
         how,
     );
-    let api_base_url = match &raw.api_base_url {
-        None => Some(None),
-        Some(u) => v.url(&p.key("api_base_url"), u).map(Some),
-    };
+    let api_base_url = optional_url(v, &p.key("api_base_url"), raw.api_base_url.as_deref());
     Some(SlackConfig {
         signing_secret: signing_secret?,
         bot_token: bot_token?,

@@ -14,7 +14,7 @@ use serde_json::{Map, Value, json};
 use super::Shared;
 use super::error::{ApiError, json_response};
 use super::filter::{
-    Entity, Pred, field_list, parse_search_filter, parse_search_text, parse_sort,
+    Entity, FilterError, Pred, field_list, parse_search_filter, parse_search_text, parse_sort,
     parse_v1_query_filter, parse_v2_filter, project, sort_docs,
 };
 use super::gate::OrgCtx;
@@ -87,6 +87,32 @@ fn count(
     usize::try_from(number).map_err(|_| bad(format!("{name} is too large")))
 }
 
+/// `limit` (at most `max`, [`DEFAULT_LIMIT`] when absent) and `skip` (0 when absent), each read
+/// with `value`, `limit` checked first.
+fn limit_and_skip(
+    value: impl Fn(&str) -> Option<Value>,
+    max: u64,
+    bad: fn(String) -> ApiError,
+) -> Result<(usize, usize), ApiError> {
+    let limit = count("limit", value("limit").as_ref(), DEFAULT_LIMIT, max, bad)?;
+    let skip = count("skip", value("skip").as_ref(), 0, u64::MAX, bad)?;
+    Ok((limit, skip))
+}
+
+/// The query's repeated `filter`s, each parsed with `parse`, ANDed.
+fn query_filters(
+    query: &Query,
+    entity: Entity,
+    parse: fn(Entity, &str) -> Result<Pred, FilterError>,
+    bad: fn(String) -> ApiError,
+) -> Result<Pred, ApiError> {
+    all(query, "filter")
+        .map(|text| parse(entity, text))
+        .collect::<Result<_, _>>()
+        .map(Pred::And)
+        .map_err(bad)
+}
+
 fn query_value(query: &Query, name: &str) -> Option<Value> {
     first(query, name).map(|value| Value::String(value.to_owned()))
 }
@@ -150,12 +176,7 @@ pub(crate) async fn get_user(
 ) -> Result<Response, ApiError> {
     let query = parse_query(raw);
     let id = valid_id(&id, bad_v1)?;
-    let pred = Pred::And(
-        all(&query, "filter")
-            .map(|text| parse_v1_query_filter(Entity::User, text))
-            .collect::<Result<_, _>>()
-            .map_err(bad_v1)?,
-    );
+    let pred = query_filters(&query, Entity::User, parse_v1_query_filter, bad_v1)?;
     let fields = list(all(&query, "fields"));
     let store = shared.store();
     let doc = store
@@ -176,26 +197,8 @@ pub(crate) async fn list_users(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = parse_query(raw);
-    let limit = count(
-        "limit",
-        query_value(&query, "limit").as_ref(),
-        DEFAULT_LIMIT,
-        MAX_LIST_LIMIT,
-        bad_v1,
-    )?;
-    let skip = count(
-        "skip",
-        query_value(&query, "skip").as_ref(),
-        0,
-        u64::MAX,
-        bad_v1,
-    )?;
-    let pred = Pred::And(
-        all(&query, "filter")
-            .map(|text| parse_v1_query_filter(Entity::User, text))
-            .collect::<Result<_, _>>()
-            .map_err(bad_v1)?,
-    );
+    let (limit, skip) = limit_and_skip(|name| query_value(&query, name), MAX_LIST_LIMIT, bad_v1)?;
+    let pred = query_filters(&query, Entity::User, parse_v1_query_filter, bad_v1)?;
     let sort = list(all(&query, "sort"));
     let fields = list(all(&query, "fields"));
     let store = shared.store();
@@ -234,28 +237,10 @@ pub(crate) async fn search_users(
             .or_else(|| query_value(&query, name))
     };
 
-    let limit = count(
-        "limit",
-        from_body_or_query("limit").as_ref(),
-        DEFAULT_LIMIT,
-        MAX_SEARCH_LIMIT,
-        bad_v1,
-    )?;
-    let skip = count(
-        "skip",
-        from_body_or_query("skip").as_ref(),
-        0,
-        u64::MAX,
-        bad_v1,
-    )?;
+    let (limit, skip) = limit_and_skip(from_body_or_query, MAX_SEARCH_LIMIT, bad_v1)?;
     let filter = match body.get("filter") {
         Some(filter) => parse_search_filter(Entity::User, filter).map_err(bad_v1)?,
-        None => Pred::And(
-            all(&query, "filter")
-                .map(|text| parse_v1_query_filter(Entity::User, text))
-                .collect::<Result<_, _>>()
-                .map_err(bad_v1)?,
-        ),
+        None => query_filters(&query, Entity::User, parse_v1_query_filter, bad_v1)?,
     };
     let text = match body.get("searchFilter") {
         Some(search) => parse_search_text(Entity::User, search).map_err(bad_v1)?,
@@ -388,26 +373,8 @@ pub(crate) async fn list_groups(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = parse_query(raw);
-    let limit = count(
-        "limit",
-        query_value(&query, "limit").as_ref(),
-        DEFAULT_LIMIT,
-        MAX_LIST_LIMIT,
-        bad_v2,
-    )?;
-    let skip = count(
-        "skip",
-        query_value(&query, "skip").as_ref(),
-        0,
-        u64::MAX,
-        bad_v2,
-    )?;
-    let pred = Pred::And(
-        all(&query, "filter")
-            .map(|text| parse_v2_filter(Entity::Group, text))
-            .collect::<Result<_, _>>()
-            .map_err(bad_v2)?,
-    );
+    let (limit, skip) = limit_and_skip(|name| query_value(&query, name), MAX_LIST_LIMIT, bad_v2)?;
+    let pred = query_filters(&query, Entity::Group, parse_v2_filter, bad_v2)?;
     let sort = list(all(&query, "sort"));
     let fields = list(all(&query, "fields"));
     let store = shared.store();
@@ -442,20 +409,7 @@ pub(crate) async fn list_group_members(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let query = parse_query(raw);
-    let limit = count(
-        "limit",
-        query_value(&query, "limit").as_ref(),
-        DEFAULT_LIMIT,
-        MAX_LIST_LIMIT,
-        bad_v2,
-    )?;
-    let skip = count(
-        "skip",
-        query_value(&query, "skip").as_ref(),
-        0,
-        u64::MAX,
-        bad_v2,
-    )?;
+    let (limit, skip) = limit_and_skip(|name| query_value(&query, name), MAX_LIST_LIMIT, bad_v2)?;
     let group_id = valid_id(&group_id, bad_v2)?;
     let store = shared.store();
     let group = store
