@@ -41,8 +41,8 @@ pub enum Command {
     Demo(DemoArgs),
     /// Check a configuration file and report every problem, with its key and fix.
     CheckConfig(ConfigArg),
-    /// Register the slash commands with Discord (not available yet).
-    RegisterCommands(ConfigArg),
+    /// Register the catalogue as Discord slash commands (bulk overwrite).
+    RegisterCommands(RegisterCommandsArgs),
     /// Work with the audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
@@ -60,6 +60,20 @@ pub struct ConfigArg {
     /// The configuration file [default: $PASSDESK_CONFIG].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+}
+
+/// `passdesk register-commands`.
+#[derive(Debug, Clone, Args)]
+pub struct RegisterCommandsArgs {
+    /// The configuration file [default: $PASSDESK_CONFIG].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Register in this server only (its id), where changes show at once; without it the
+    /// commands are registered globally, which Discord propagates more slowly. Use one scope,
+    /// not both, or members see every command twice.
+    #[arg(long, value_name = "ID")]
+    pub guild: Option<String>,
 }
 
 /// `passdesk demo`.

@@ -56,10 +56,12 @@ fn run(cli: Cli) -> anyhow::Result<Outcome> {
         Command::Audit(AuditCommand::Verify { files }) => audit_log::verify(files, &mut out)?,
         Command::Audit(AuditCommand::Repair { file }) => audit_log::repair(file, &mut out)?,
         Command::Demo(args) => demo::run(args, &mut out)?,
-        Command::RegisterCommands(_) => outcome::not_available(
+        Command::RegisterCommands(args) => serve::register_commands(
+            args.config.as_deref(),
+            args.guild.as_deref(),
+            &SystemEnv,
+            &mut out,
             &mut err,
-            "register-commands",
-            "the Discord adapter (the Discord issue)",
         )?,
         Command::Jumpcloud(command) => parity::jumpcloud(command, &mut out, &mut err)?,
         Command::IdentityManager(command) => parity::identity_manager(command, &mut out, &mut err)?,

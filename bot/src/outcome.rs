@@ -1,6 +1,5 @@
 //! How a subcommand ended, and the exit code each ending maps to.
 
-use std::io::{self, Write};
 use std::process::ExitCode;
 
 /// How a subcommand ended.
@@ -25,35 +24,14 @@ impl From<Outcome> for ExitCode {
     }
 }
 
-/// Says on `err` that `passdesk <command>` is not available yet in this build and what brings
-/// it, and ends with [`Outcome::Unavailable`]: a command that cannot act must not pretend to.
-pub fn not_available(
-    err: &mut dyn Write,
-    command: &str,
-    arrives_with: &str,
-) -> io::Result<Outcome> {
-    writeln!(
-        err,
-        "error: `passdesk {command}` is not available yet in this build: it arrives with {arrives_with}"
-    )?;
-    Ok(Outcome::Unavailable)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn not_available_names_the_command_and_exits_2() {
-        let mut err = Vec::new();
-        let outcome = not_available(&mut err, "demo", "the demo console").unwrap();
-        assert_eq!(outcome, Outcome::Unavailable);
-        assert_eq!(ExitCode::from(outcome), ExitCode::from(2));
-        let text = String::from_utf8(err).unwrap();
-        assert!(
-            text.contains("`passdesk demo` is not available yet"),
-            "{text}"
-        );
-        assert!(text.contains("the demo console"), "{text}");
+    fn outcomes_map_to_exit_codes() {
+        assert_eq!(ExitCode::from(Outcome::Success), ExitCode::SUCCESS);
+        assert_eq!(ExitCode::from(Outcome::Problem), ExitCode::from(1));
+        assert_eq!(ExitCode::from(Outcome::Unavailable), ExitCode::from(2));
     }
 }

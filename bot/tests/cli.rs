@@ -227,15 +227,20 @@ fn run_validates_then_refuses_to_pretend_it_serves() {
     let config = example_config();
     let ran = passdesk(&["run", "--config", &config], &EXAMPLE_SECRETS);
     assert_eq!(ran.code, Some(2), "{ran:?}");
+    // The example configures Discord (served since the Discord adapter landed) and Slack (not
+    // yet): passdesk serves all of a configuration or none of it.
     assert!(
-        ran.stderr.contains(
-            "discord (gateway) is configured, but the Discord adapter is not yet available"
-        ),
+        ran.stderr
+            .contains("slack is configured, but the Slack adapter is not yet available"),
         "{ran:?}"
     );
     assert!(
         ran.stderr
-            .contains("slack is configured, but the Slack adapter is not yet available"),
+            .contains("discord (gateway) is configured and available"),
+        "{ran:?}"
+    );
+    assert!(
+        ran.stderr.contains("passdesk run does not start"),
         "{ran:?}"
     );
     assert!(
