@@ -4,4 +4,5 @@ pub mod demo;
 pub mod discord;
 pub mod identity_manager;
 pub mod jumpcloud;
+pub mod slack;
 pub mod smtp;
