@@ -4,8 +4,9 @@
 //!
 //! What a helpdesk and its security officer would check: a signed PING gets PONG; anything
 //! unsigned, forged, stale or replayed is refused with `401` before it is acted on, never with
-//! a `5xx`; a slash command shows an ephemeral confirmation whose Confirm button (pressed
-//! through a signed delivery) sends exactly one mail and updates the message.
+//! a `5xx`; a replayed delivery never acts twice; `passdesk run` serves the endpoint. The
+//! scenarios both modes share (a confirmed reset, approvals, a dry run, the password modal, a
+//! bulk run) run over this endpoint too, from `discord_scenarios.rs`.
 // Test helpers outside #[test] functions: a panic there is a failed test with a clear location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -334,73 +335,6 @@ async fn unsigned_forged_and_stale_deliveries_are_refused_before_anything_happen
     assert_eq!(status, 200);
     assert_eq!(callback["type"], 4);
     assert!(h.mails().is_empty(), "a confirmation sends nothing");
-    h.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_slash_command_confirmed_through_signed_deliveries_sends_one_mail() {
-    let h = Harness::start().await;
-    let command = h.reset("jcuser.one", false);
-    let (status, callback) = h.post(&command, &h.fake.sign(&command)).await;
-    assert_eq!(status, 200);
-    assert_eq!(callback["type"], 4, "{callback}");
-    assert_eq!(
-        callback["data"]["flags"].as_u64().unwrap() & 64,
-        64,
-        "the confirmation is ephemeral"
-    );
-    let prompt = h.settled_original(command.id()).await;
-    assert!(prompt.is_ephemeral());
-    assert_eq!(prompt.visible_to, Some(ALICE));
-    assert!(
-        prompt.visible_text().contains("jcuser.one"),
-        "{}",
-        prompt.visible_text()
-    );
-    let buttons = prompt.buttons();
-    let confirm = buttons
-        .iter()
-        .find(|button| button.label.as_deref() == Some("Confirm"))
-        .unwrap_or_else(|| panic!("no Confirm button: {buttons:?}"));
-    assert!(buttons.iter().any(|b| b.label.as_deref() == Some("Cancel")));
-    assert!(h.mails().is_empty(), "nothing is sent before Confirm");
-
-    let press = h
-        .fake
-        .press_button(
-            &alice(),
-            &[HELPDESK_ROLE],
-            &prompt,
-            confirm.custom_id.as_deref().unwrap(),
-        )
-        .unwrap();
-    let (status, callback) = h.post(&press, &h.fake.sign(&press)).await;
-    assert_eq!(status, 200);
-    assert!(
-        [6, 7].contains(&callback["type"].as_u64().unwrap()),
-        "the press updates the message: {callback}"
-    );
-    let updated = h
-        .fake
-        .wait_until("the confirmation updated", STEP, |fake| {
-            fake.original_response(command.id())
-                .filter(|message| message.edits > 0 && !message.is_loading())
-                .filter(|message| {
-                    message.buttons().iter().all(|b| {
-                        b.disabled || b.custom_id.as_deref() != confirm.custom_id.as_deref()
-                    })
-                })
-        })
-        .await
-        .unwrap();
-    assert_eq!(
-        updated.id, prompt.id,
-        "the original message itself was updated"
-    );
-    assert_eq!(
-        h.mails(),
-        vec![(MailKind::Activation, "jcuser.one".to_owned())]
-    );
     h.stop().await;
 }
 
