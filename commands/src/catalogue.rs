@@ -100,6 +100,10 @@ pub struct OptionSpec {
     pub description: &'static str,
     /// When non-empty, the only values accepted (matched case-insensitively).
     pub choices: &'static [Choice],
+    /// Whether platforms offer suggestions from the directory while it is typed (JumpCloud
+    /// usernames for [`OptionKind::UserRef`], group names for [`OptionKind::GroupName`]; see
+    /// `Engine::autocomplete`). Never set together with `choices`.
+    pub autocomplete: bool,
 }
 
 /// An allowed value of an option with fixed choices.
@@ -277,6 +281,15 @@ impl CommandSpec {
         self.subcommands().iter().find(|s| s.name == name)
     }
 
+    /// The option named `name` (ASCII case-insensitive) that offers directory suggestions, in
+    /// the command's own options or any subcommand's; `None` when no such option autocompletes.
+    pub fn autocomplete_option(&self, name: &str) -> Option<&'static OptionSpec> {
+        self.options()
+            .iter()
+            .chain(self.subcommands().iter().flat_map(|s| s.options.iter()))
+            .find(|o| o.autocomplete && o.name.eq_ignore_ascii_case(name))
+    }
+
     /// One usage line per form, e.g. `reset user:<username or user id> [dry-run:<true|false>]`.
     pub fn usage_lines(&self) -> Vec<String> {
         match self.body {
@@ -302,6 +315,7 @@ const DRY_RUN: OptionSpec = OptionSpec {
     required: false,
     description: "Only show what would happen; change nothing",
     choices: &[],
+    autocomplete: false,
 };
 
 const USER: OptionSpec = OptionSpec {
@@ -310,6 +324,7 @@ const USER: OptionSpec = OptionSpec {
     required: true,
     description: "JumpCloud username, or user id (24 hex characters)",
     choices: &[],
+    autocomplete: true,
 };
 
 const RESET_SPEC: CommandSpec = CommandSpec {
@@ -334,6 +349,7 @@ const RESET_SPEC: CommandSpec = CommandSpec {
                     required: true,
                     description: "The user group's name, as shown in JumpCloud",
                     choices: &[],
+                    autocomplete: true,
                 },
                 DRY_RUN,
             ],
@@ -348,6 +364,7 @@ const RESET_SPEC: CommandSpec = CommandSpec {
                     required: false,
                     description: "Only users created in the last N days",
                     choices: &[],
+                    autocomplete: false,
                 },
                 DRY_RUN,
             ],
@@ -377,6 +394,7 @@ const NOTIFY_SPEC: CommandSpec = CommandSpec {
             required: true,
             description: "Id of the assigned resource type (the user's account in the system)",
             choices: &[],
+            autocomplete: false,
         },
         OptionSpec {
             name: OPT_RESOURCE_TYPE_MAPPING,
@@ -384,6 +402,7 @@ const NOTIFY_SPEC: CommandSpec = CommandSpec {
             required: true,
             description: "Id of the resource type mapping (equals its resource type's id)",
             choices: &[],
+            autocomplete: false,
         },
         OptionSpec {
             name: OPT_CC,
@@ -391,6 +410,7 @@ const NOTIFY_SPEC: CommandSpec = CommandSpec {
             required: false,
             description: "Also send a copy to this address",
             choices: &[],
+            autocomplete: false,
         },
         DRY_RUN,
     ]),
@@ -419,6 +439,7 @@ const HELP_SPEC: CommandSpec = CommandSpec {
                 value: NOTIFY,
             },
         ],
+        autocomplete: false,
     }]),
 };
 
@@ -567,6 +588,59 @@ mod tests {
                 assert_eq!(dry_run, Some(&DRY_RUN), "{}", c.name);
             }
         }
+    }
+
+    #[test]
+    fn user_and_group_options_autocomplete_and_nothing_else_does() {
+        let mut offered = Vec::new();
+        for c in catalogue() {
+            let forms = c.options().iter().map(|o| (c.name.to_owned(), o)).chain(
+                c.subcommands().iter().flat_map(|s| {
+                    s.options
+                        .iter()
+                        .map(move |o| (format!("{} {}", c.name, s.name), o))
+                }),
+            );
+            for (owner, o) in forms {
+                let directory = matches!(o.kind, OptionKind::UserRef | OptionKind::GroupName);
+                assert_eq!(o.autocomplete, directory, "{owner}/{}", o.name);
+                assert!(
+                    !o.autocomplete || o.choices.is_empty(),
+                    "{owner}/{}: Discord refuses autocomplete with choices",
+                    o.name
+                );
+                if o.autocomplete {
+                    offered.push(format!("{owner}/{}", o.name));
+                }
+            }
+        }
+        assert_eq!(
+            offered,
+            ["reset user/user", "reset group/group", "expire/user"]
+        );
+    }
+
+    #[test]
+    fn autocomplete_options_are_found_by_command_and_option_name() {
+        let reset = command("reset").unwrap();
+        assert_eq!(
+            reset.autocomplete_option("group").map(|o| o.kind),
+            Some(OptionKind::GroupName)
+        );
+        assert_eq!(
+            reset.autocomplete_option("USER").map(|o| o.kind),
+            Some(OptionKind::UserRef)
+        );
+        assert_eq!(reset.autocomplete_option("dry-run"), None);
+        assert_eq!(reset.autocomplete_option("created-within-days"), None);
+        let expire = command("expire").unwrap();
+        assert!(expire.autocomplete_option("user").is_some());
+        assert_eq!(expire.autocomplete_option("group"), None);
+        assert_eq!(
+            command("help").unwrap().autocomplete_option("command"),
+            None
+        );
+        assert_eq!(command("notify").unwrap().autocomplete_option("cc"), None);
     }
 
     #[test]

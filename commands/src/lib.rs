@@ -18,7 +18,7 @@ pub use catalogue::{
     Choice, CommandBody, CommandSpec, OptionKind, OptionSpec, SubcommandSpec, catalogue, help_text,
 };
 pub use engine::{
-    Engine, EngineError, EngineEvent, EngineParts, JumpCloudClients, Press, Response,
+    Engine, EngineError, EngineEvent, EngineParts, JumpCloudClients, Press, Response, Suggestion,
 };
 pub use error::{CommandError, error_reply};
 pub use invocation::{Actor, Invocation, Platform};

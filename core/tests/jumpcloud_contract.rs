@@ -404,6 +404,185 @@ async fn group_by_name_reports_ambiguity_and_absence() {
     assert!(matches!(err, Error::NotFound { .. }), "{err:?}");
 }
 
+// ---- autocomplete prefix look-ups ------------------------------------------------------------
+
+#[tokio::test]
+async fn usernames_starting_with_sends_an_escaped_prefix_regex_and_keeps_real_prefix_matches() {
+    let h = Harness::new().await;
+    h.nothing_else().await;
+    h.expect("POST", "/api/search/systemusers")
+        .and(body_json(json!({
+            "filter": {"and": [{"username": {"$regex": r"(?i)^Jane\.D"}}]},
+            "fields": "username",
+            "limit": 25,
+            "skip": 0,
+            "sort": "username"
+        })))
+        .respond_with(search_page(
+            5,
+            vec![
+                json!({"_id": oid(1), "username": "jane.doe"}),
+                json!({"_id": oid(2), "username": "JANE.DX"}),
+                // What an unescaped `.` would have matched: not a prefix match.
+                json!({"_id": oid(3), "username": "janeXdoe"}),
+                json!({"_id": oid(4), "username": "xjane.d"}),
+                json!({"_id": oid(5), "username": "jane.doe"}),
+            ],
+        ))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+
+    // More than Discord's 25 choices are never asked for.
+    let names = h
+        .client
+        .usernames_starting_with("Jane.D", 40)
+        .await
+        .unwrap();
+    assert_eq!(names, ["jane.doe", "JANE.DX"]);
+}
+
+#[tokio::test]
+async fn usernames_starting_with_refuses_regex_syntax_without_sending_anything() {
+    let h = Harness::new().await;
+    h.nothing_else().await;
+    for prefix in ["j*", "jane(", ".*", "(?i)", "a b", "j$", "1abc", "jäne"] {
+        let err = h
+            .client
+            .usernames_starting_with(prefix, 25)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::InvalidInput(_)), "{prefix:?}: {err:?}");
+    }
+    assert!(h.server.received_requests().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn usernames_starting_with_an_empty_prefix_lists_the_first_users_by_username() {
+    let h = Harness::with_org().await;
+    h.nothing_else().await;
+    h.expect("POST", "/api/search/systemusers")
+        .and(body_json(json!({
+            "fields": "username", "limit": 3, "skip": 0, "sort": "username"
+        })))
+        .respond_with(search_page(
+            40,
+            vec![
+                json!({"_id": oid(1), "username": "aaron"}),
+                json!({"_id": oid(2), "username": "abby"}),
+                json!({"_id": oid(3), "username": "adam"}),
+            ],
+        ))
+        .expect(1)
+        .mount(&h.server)
+        .await;
+
+    let names = h.client.usernames_starting_with("", 3).await.unwrap();
+    assert_eq!(names, ["aaron", "abby", "adam"]);
+    assert!(
+        h.client
+            .usernames_starting_with("a", 0)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn group_names_starting_with_percent_encodes_the_search_and_keeps_prefix_matches() {
+    let h = Harness::new().await;
+    h.nothing_else().await;
+    h.expect("GET", "/api/v2/usergroups")
+        .and(RawQuery(
+            "filter=name:search:New.%2A%28&limit=100&skip=0&sort=name",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-total-count", "3")
+                .set_body_json(json!([
+                    {"id": oid(0xa1), "name": "New.*(Hires)", "type": "user_group"},
+                    {"id": oid(0xa2), "name": "Old New.*(", "type": "user_group"},
+                    {"id": oid(0xa3), "name": "new.*(x)", "type": "user_group"}
+                ])),
+        )
+        .expect(1)
+        .mount(&h.server)
+        .await;
+
+    // Leading whitespace is ignored; a name that merely contains the prefix is not offered.
+    let names = h
+        .client
+        .group_names_starting_with("  New.*(", 25)
+        .await
+        .unwrap();
+    assert_eq!(names, ["New.*(Hires)", "new.*(x)"]);
+}
+
+#[tokio::test]
+async fn group_names_starting_with_reads_past_a_page_of_mere_substring_matches() {
+    let h = Harness::new().await;
+    h.nothing_else().await;
+    let others: Vec<Value> = (0..100)
+        .map(|n| json!({"id": oid(n), "name": format!("Team NA {n:03}")}))
+        .collect();
+    h.expect("GET", "/api/v2/usergroups")
+        .and(RawQuery("filter=name:search:na&limit=100&skip=0&sort=name"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-total-count", "102")
+                .set_body_json(others),
+        )
+        .expect(1)
+        .mount(&h.server)
+        .await;
+    h.expect("GET", "/api/v2/usergroups")
+        .and(RawQuery(
+            "filter=name:search:na&limit=100&skip=100&sort=name",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-total-count", "102")
+                .set_body_json(json!([
+                    {"id": oid(200), "name": "NA Sales"},
+                    {"id": oid(201), "name": "Nairobi Office"}
+                ])),
+        )
+        .expect(1)
+        .mount(&h.server)
+        .await;
+
+    let names = h.client.group_names_starting_with("na", 25).await.unwrap();
+    assert_eq!(names, ["NA Sales", "Nairobi Office"]);
+}
+
+#[tokio::test]
+async fn group_names_starting_with_an_empty_prefix_lists_the_first_groups_and_refuses_controls() {
+    let h = Harness::new().await;
+    h.nothing_else().await;
+    h.expect("GET", "/api/v2/usergroups")
+        .and(RawQuery("limit=2&skip=0&sort=name"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("x-total-count", "5")
+                .set_body_json(json!([
+                    {"id": oid(1), "name": "Admins"},
+                    {"id": oid(2), "name": "IT"}
+                ])),
+        )
+        .expect(1)
+        .mount(&h.server)
+        .await;
+
+    let names = h.client.group_names_starting_with("", 2).await.unwrap();
+    assert_eq!(names, ["Admins", "IT"]);
+    let err = h
+        .client
+        .group_names_starting_with("New\nHires", 25)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
+}
+
 #[tokio::test]
 async fn group_members_pages_past_199_of_530() {
     let h = Harness::new().await;

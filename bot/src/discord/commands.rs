@@ -4,7 +4,8 @@
 //! Slack, the console and the parser accept the same things. Types: integers and booleans are
 //! Discord integer and boolean options; every other kind (usernames and ids, group names,
 //! mail addresses, Identity Manager ids, which exceed Discord's ±2^53 integers) is a string
-//! option with the catalogue's `max_length`; fixed choices become Discord choices.
+//! option with the catalogue's `max_length`; fixed choices become Discord choices, and options
+//! the catalogue marks `autocomplete` (usernames, group names) ask Discord for autocomplete.
 //!
 //! # Who sees the commands
 //!
@@ -100,6 +101,11 @@ fn option(spec: &OptionSpec) -> CreateCommandOption {
     }
     for choice in spec.choices {
         option = option.add_string_choice(choice.name, choice.value);
+    }
+    if spec.autocomplete {
+        // Discord then sends the typed text as autocomplete interactions, answered from the
+        // directory by `DiscordCore` (usernames, group names).
+        option = option.set_autocomplete(true);
     }
     option
 }
@@ -302,6 +308,39 @@ mod tests {
             .filter_map(|c| c["value"].as_str())
             .collect();
         assert_eq!(choices, ["reset", "expire", "notify"]);
+    }
+
+    #[test]
+    fn username_and_group_options_ask_for_autocomplete_and_no_other_does() {
+        fn walk(path: &str, options: &[Value], out: &mut Vec<String>) {
+            for option in options {
+                let here = format!("{path}/{}", option["name"].as_str().unwrap());
+                if option["autocomplete"] == true {
+                    assert!(
+                        option["choices"].as_array().is_none_or(Vec::is_empty),
+                        "{here}: Discord refuses autocomplete with choices"
+                    );
+                    assert_eq!(option["type"], 3, "{here}: a string option");
+                    out.push(here.clone());
+                }
+                if let Some(inner) = option["options"].as_array() {
+                    walk(&here, inner, out);
+                }
+            }
+        }
+        let mut autocompleted = Vec::new();
+        for command in registered() {
+            let name = command["name"].as_str().unwrap().to_owned();
+            walk(
+                &name,
+                command["options"].as_array().unwrap(),
+                &mut autocompleted,
+            );
+        }
+        assert_eq!(
+            autocompleted,
+            ["reset/user/user", "reset/group/group", "expire/user"]
+        );
     }
 
     #[test]

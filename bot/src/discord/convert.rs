@@ -1,6 +1,6 @@
 //! From Discord interactions to the engine's inputs: a slash command becomes an
-//! [`Invocation`], a button press a [`Press`], a modal submit a [`Press`] and the password as a
-//! [`SecretString`].
+//! [`Invocation`], an option being typed a [`Typing`] (for `Engine::autocomplete`), a button
+//! press a [`Press`], a modal submit a [`Press`] and the password as a [`SecretString`].
 //!
 //! The actor is the member's user id, display name and role ids; the tenant is the guild id;
 //! the channel is the interaction's channel. A direct message has no guild and no member roles:
@@ -118,6 +118,38 @@ fn value_text(value: &CommandDataOptionValue) -> String {
         // Subcommands are flattened by the caller; an unknown type carries no value.
         _ => String::new(),
     }
+}
+
+/// An option being typed (an autocomplete interaction): who, where, and what so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Typing {
+    /// Who is typing.
+    pub actor: Actor,
+    /// The channel (`None` in a direct message).
+    pub channel: Option<String>,
+    /// The guild (`None` in a direct message).
+    pub tenant: Option<String>,
+    /// The command name (`reset`).
+    pub command: String,
+    /// The option being typed (`user`, `group`).
+    pub option: String,
+    /// Its text so far.
+    pub partial: String,
+}
+
+/// An autocomplete interaction as a [`Typing`]: the focused option (inside a subcommand or
+/// not) and its partial value; `None` when no option is focused.
+pub fn typing(interaction: &CommandInteraction) -> Option<Typing> {
+    let focused = interaction.data.autocomplete()?;
+    let (channel, tenant) = place(interaction.guild_id, interaction.channel_id);
+    Some(Typing {
+        actor: actor(interaction.member.as_deref(), &interaction.user),
+        channel,
+        tenant,
+        command: interaction.data.name.clone(),
+        option: focused.name.to_owned(),
+        partial: focused.value.to_owned(),
+    })
 }
 
 /// A button press as a [`Press`].
@@ -343,6 +375,36 @@ mod tests {
         assert!(refused.body.starts_with("you are not in a group"));
         let fine = dm_note(Reply::info("Help", "commands"));
         assert_eq!(fine.body, "commands", "only refusals get the note");
+    }
+
+    #[test]
+    fn an_option_being_typed_is_found_inside_its_subcommand() {
+        let data = json!({"id": "9", "name": "reset", "type": 1, "options": [
+            {"name": "group", "type": 1, "options": [
+                {"name": "dry-run", "type": 5, "value": true},
+                {"name": "group", "type": 3, "value": "New", "focused": true}
+            ]}
+        ]});
+        let typing = typing(&command(Some("1100000000000000003"), data)).unwrap();
+        assert_eq!(typing.command, "reset");
+        assert_eq!(typing.option, "group");
+        assert_eq!(typing.partial, "New");
+        assert_eq!(typing.tenant.as_deref(), Some("1100000000000000003"));
+        assert_eq!(typing.channel.as_deref(), Some("1100000000000000004"));
+        assert_eq!(typing.actor.roles.len(), 2);
+
+        let data = json!({"id": "9", "name": "expire", "type": 1,
+                          "options": [{"name": "user", "type": 3, "value": "", "focused": true}]});
+        let typing = super::typing(&command(None, data)).unwrap();
+        assert_eq!(
+            (typing.option.as_str(), typing.partial.as_str()),
+            ("user", "")
+        );
+        assert_eq!(typing.tenant, None, "a direct message");
+
+        let data = json!({"id": "9", "name": "expire", "type": 1,
+                          "options": [{"name": "user", "type": 3, "value": "jane"}]});
+        assert_eq!(super::typing(&command(None, data)), None, "nothing focused");
     }
 
     #[test]

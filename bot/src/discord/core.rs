@@ -14,6 +14,7 @@
 //! | button | `update_original` | 7, the pressed message rewritten (buttons replaced) |
 //! | button | other (a refusal, …) | 4, a new ephemeral message; the pressed one is unchanged |
 //! | password modal | `update_original` | 7 (the modal came from a button) |
+//! | autocomplete | `Engine::autocomplete` suggestions | 8, at most 25 choices, within [`AUTOCOMPLETE_BUDGET`] (none for anyone the policy refuses) |
 //!
 //! When the engine is slower (a bulk run, a slow upstream), the interaction is acknowledged
 //! instead — 5 (ephemeral "thinking…") for a command, 6 for a button — and the answer edits the
@@ -47,13 +48,13 @@ use std::time::Duration;
 
 use dashmap::DashMap;
 use passdesk_commands::ids::{ButtonAction, PendingId};
-use passdesk_commands::{Engine, EngineEvent, Reply, Response};
+use passdesk_commands::{Engine, EngineEvent, Reply, Response, Suggestion};
 use passdesk_core::retry::OperationKind;
 use secrecy::{ExposeSecret as _, SecretString};
 use serenity::all::{
-    ChannelId, CommandInteraction, ComponentInteraction, CreateAutocompleteResponse,
-    CreateInteractionResponse, CreateInteractionResponseMessage, Interaction, InteractionId,
-    MessageId, ModalInteraction,
+    AutocompleteChoice, ChannelId, CommandInteraction, ComponentInteraction,
+    CreateAutocompleteResponse, CreateInteractionResponse, CreateInteractionResponseMessage,
+    Interaction, InteractionId, MessageId, ModalInteraction,
 };
 use serenity::http::Http;
 use tokio::sync::{broadcast, watch};
@@ -70,6 +71,11 @@ pub const DEFAULT_ACK_BUDGET: Duration = Duration::from_millis(1500);
 pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// The most progress edits of one message (the final report is not counted).
 pub const DEFAULT_MAX_PROGRESS_EDITS: u32 = 20;
+/// The longest an autocomplete interaction waits for suggestions before answering with none:
+/// the engine's own look-up timeout and a margin, well inside Discord's 3 seconds.
+pub const AUTOCOMPLETE_BUDGET: Duration = Duration::from_millis(2000);
+/// Discord's limit on an autocomplete choice's name and string value, in characters.
+const CHOICE_MAX_CHARS: usize = 100;
 /// How long an interaction token can edit its messages (Discord: 15 minutes), less a margin.
 const TOKEN_USABLE: Duration = Duration::from_secs(14 * 60 + 30);
 /// How long a token is kept at least (its lifetime); entries live longer while awaiting approval.
@@ -361,12 +367,9 @@ impl DiscordCore {
                     Span::current().record("kind", "modal_submit");
                     self.modal(modal).await
                 }
-                Interaction::Autocomplete(_) => {
-                    // No option asks for autocomplete; answer with no suggestions.
+                Interaction::Autocomplete(typing) => {
                     Span::current().record("kind", "autocomplete");
-                    self.now(CreateInteractionResponse::Autocomplete(
-                        CreateAutocompleteResponse::new(),
-                    ))
+                    self.autocomplete(typing).await
                 }
                 _ => {
                     Span::current().record("kind", "other");
@@ -535,6 +538,43 @@ impl DiscordCore {
                 since: Instant::now(),
             },
         );
+    }
+
+    // ---- Autocomplete ----
+
+    /// Suggestions for the option being typed, answered at once as type 8: the engine checks
+    /// the command's policy first (anyone it refuses gets none) and bounds its directory
+    /// look-up; [`AUTOCOMPLETE_BUDGET`] bounds the whole, so the answer always fits Discord's
+    /// 3 seconds. Nothing follows: an autocomplete result is final.
+    async fn autocomplete(&self, interaction: CommandInteraction) -> Handled {
+        let typing = convert::typing(&interaction);
+        drop(interaction);
+        let Some(typing) = typing else {
+            debug!("autocomplete without a focused option");
+            return self.now(suggestions(&[]));
+        };
+        Span::current().record("actor", field::display(&typing.actor.id));
+        Span::current().record(
+            "command",
+            passdesk_core::http::excerpt(&typing.command).as_str(),
+        );
+        let found = tokio::time::timeout(
+            AUTOCOMPLETE_BUDGET,
+            self.inner.engine.autocomplete(
+                &typing.actor,
+                typing.channel.as_deref(),
+                typing.tenant.as_deref(),
+                &typing.command,
+                &typing.option,
+                &typing.partial,
+            ),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            debug!("suggestions not ready within the budget; answering with none");
+            Vec::new()
+        });
+        self.now(suggestions(&found))
     }
 
     // ---- Buttons ----
@@ -942,4 +982,57 @@ fn settle(done: Result<Response, JoinError>, dm: bool) -> Response {
         response.reply = convert::dm_note(response.reply);
     }
     response
+}
+
+/// An autocomplete result (type 8) offering `found`: at most 25 choices, leaving out any whose
+/// name or value Discord would refuse (empty, or over 100 characters: a long username is still
+/// accepted when typed in full).
+fn suggestions(found: &[Suggestion]) -> CreateInteractionResponse {
+    let fits = |text: &str| (1..=CHOICE_MAX_CHARS).contains(&text.chars().count());
+    let choices = found
+        .iter()
+        .filter(|s| fits(&s.name) && fits(&s.value))
+        .take(passdesk_commands::engine::MAX_SUGGESTIONS)
+        .map(|s| AutocompleteChoice::new(s.name.as_str(), s.value.as_str()))
+        .collect();
+    CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{Value, json};
+
+    fn suggestion(text: &str) -> Suggestion {
+        Suggestion {
+            name: text.to_owned(),
+            value: text.to_owned(),
+        }
+    }
+
+    #[test]
+    fn suggestions_fit_discords_autocomplete_limits() {
+        let long = format!("a{}", "b".repeat(CHOICE_MAX_CHARS));
+        let mut found = vec![suggestion("jcuser.one"), suggestion(&long), suggestion("")];
+        found.extend((0..30).map(|n| suggestion(&format!("user{n:02}"))));
+        let json = serde_json::to_value(suggestions(&found)).unwrap();
+        assert_eq!(json["type"], 8);
+        let choices = json["data"]["choices"].as_array().unwrap();
+        assert_eq!(choices.len(), 25);
+        assert_eq!(
+            choices[0],
+            json!({"name": "jcuser.one", "value": "jcuser.one"})
+        );
+        assert_eq!(
+            choices[1]["name"], "user00",
+            "the over-long and empty ones are left out"
+        );
+        assert!(choices.iter().all(|c| c["value"].is_string()));
+
+        let none = serde_json::to_value(suggestions(&[])).unwrap();
+        assert_eq!(
+            none,
+            json!({"type": 8, "data": {"choices": Value::Array(Vec::new())}})
+        );
+    }
 }

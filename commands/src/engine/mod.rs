@@ -13,6 +13,7 @@
 //! press Approve / Deny ─► audit "approved" / "rejected" ─► run, or ask for the password / tell the requester
 //! press Cancel ─► audit "cancelled"
 //! time limit ─► audit "expired" ─► EngineEvent::Expired (nothing expires silently)
+//! autocomplete ─► authorize ─► cached JumpCloud prefix look-up (≤ 25 names, ≤ 1.5 s; not audited)
 //! ```
 //!
 //! Every step is audited through the [`Auditor`] before its reply is returned; when the audit
@@ -26,6 +27,7 @@
 //! checked, moved into the mailer and dropped: it never enters the pending store, the audit
 //! trail, a reply, an event or a log.
 
+mod autocomplete;
 mod clients;
 mod invoke;
 mod messages;
@@ -58,6 +60,7 @@ use crate::policy::{Cooldowns, Denial};
 use crate::reply::{Progress, Reply};
 use crate::request::CommandName;
 
+pub use autocomplete::{AUTOCOMPLETE_TIMEOUT, MAX_SUGGESTIONS, Suggestion};
 pub use clients::JumpCloudClients;
 
 /// How often the sweeper expires overdue requests by default.
@@ -320,6 +323,8 @@ struct Inner {
     executor: ExecutorSettings,
     store: Arc<PendingStore<PendingPlan>>,
     cooldowns: Cooldowns,
+    /// Recent directory suggestions ([`Engine::autocomplete`]).
+    suggestions: autocomplete::SuggestionCache,
     events: broadcast::Sender<EngineEvent>,
     /// `true` once shutting down: running jobs start no more targets.
     stop: watch::Sender<bool>,
@@ -368,6 +373,7 @@ impl Engine {
             executor,
             store: Arc::new(store),
             cooldowns,
+            suggestions: autocomplete::SuggestionCache::default(),
             events: events.clone(),
             stop: stop.clone(),
             tasks: Mutex::new(Tasks::default()),

@@ -20,12 +20,16 @@ use super::types::{
     ExpireOutcome, GroupMemberUsers, GroupName, InvalidValue, OrgId, ResetEmailKind,
     ResetEmailSent, SystemUser, UserGroup, UserId, UserQuery, Username,
 };
-use super::wire::{self, WireConnection, WireGroup, WireUser, WireUserList};
+use super::wire::{self, WireConnection, WireGroup, WireUser, WireUserList, WireUsernameList};
 use crate::http::{USER_AGENT, excerpt};
 use crate::retry::{self, Decision, OperationKind, Outcome, RetryPolicy};
 
 /// How many member look-ups [`JumpCloudClient::group_member_users`] runs at once.
 const MEMBER_CONCURRENCY: usize = 8;
+
+/// How many pages of 100 groups whose name merely contains the prefix
+/// [`JumpCloudClient::group_names_starting_with`] reads at most before settling for what it has.
+const GROUP_PREFIX_PAGES: u64 = 3;
 
 /// The JumpCloud console host for a region.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -591,6 +595,136 @@ impl JumpCloudClient {
                 count,
             }),
         }
+    }
+
+    /// The most names the prefix look-ups return (Discord's limit on autocomplete choices).
+    pub const MAX_PREFIX_RESULTS: usize = 25;
+
+    /// Up to `limit` (at most [`Self::MAX_PREFIX_RESULTS`]) usernames starting with `prefix`,
+    /// ASCII case-insensitively, in JumpCloud's username order; for autocomplete. Read-only.
+    ///
+    /// `prefix` is a partial username and must fit the [`Username`] alphabet (a letter first,
+    /// then letters, digits, `.`, `-`, `_`), else [`Error::InvalidInput`] and nothing is sent.
+    /// An empty prefix gives the first users by username. Sends one
+    /// `POST /api/search/systemusers` with
+    /// `{"filter":{"and":[{"username":{"$regex":"(?i)^<escaped>"}}]},"fields":"username",
+    /// "limit":N,"skip":0,"sort":"username"}`, every regex metacharacter escaped as in
+    /// [`Self::user_by_username`]; each hit is re-checked here, so only real prefix matches come
+    /// back, without duplicates.
+    #[instrument(name = "jumpcloud.usernames_starting_with", skip_all, fields(limit = limit))]
+    pub async fn usernames_starting_with(&self, prefix: &str, limit: usize) -> Result<Vec<String>> {
+        let limit = limit.min(Self::MAX_PREFIX_RESULTS);
+        let prefix = match prefix {
+            "" => None,
+            text => Some(text.parse::<Username>()?),
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let filter = prefix.as_ref().map(wire::username_prefix_filter);
+        let body = wire::username_prefix_body(filter.as_ref(), limit as u64);
+        let answer = self
+            .send(Route::SearchUsers, OperationKind::Read, Some(&body), || {
+                "users".to_owned()
+            })
+            .await?;
+        let page: WireUsernameList = decode(&answer.body, "username search")?;
+        let wanted = prefix.as_ref().map_or("", Username::as_str);
+        let mut names: Vec<String> = Vec::with_capacity(limit);
+        for name in page.results.into_iter().filter_map(|u| u.username) {
+            let matches = name
+                .get(..wanted.len())
+                .is_some_and(|head| head.eq_ignore_ascii_case(wanted));
+            if matches && !name.is_empty() && !names.contains(&name) {
+                names.push(name);
+            }
+            if names.len() == limit {
+                break;
+            }
+        }
+        Ok(names)
+    }
+
+    /// Up to `limit` (at most [`Self::MAX_PREFIX_RESULTS`]) user group names starting with
+    /// `prefix`, case-insensitively, in JumpCloud's name order; for autocomplete. Read-only.
+    ///
+    /// `prefix` is a partial group name: leading whitespace is ignored; control characters or
+    /// more than [`GroupName::MAX_LEN`] characters are [`Error::InvalidInput`] and nothing is
+    /// sent. An empty prefix gives the first groups by name (`GET /api/v2/usergroups?limit=N&
+    /// skip=0&sort=name`). Otherwise the v2 `search` operator (a case-insensitive substring
+    /// match) narrows the list on the server —
+    /// `GET /api/v2/usergroups?filter=name:search:<percent-encoded>&limit=100&skip=…&sort=name`
+    /// — and only names that start with the prefix are kept; at most three pages are read, so a
+    /// prefix contained in hundreds of names may find fewer than `limit`.
+    #[instrument(name = "jumpcloud.group_names_starting_with", skip_all, fields(limit = limit))]
+    pub async fn group_names_starting_with(
+        &self,
+        prefix: &str,
+        limit: usize,
+    ) -> Result<Vec<String>> {
+        const WHAT: &str = "group name prefix";
+        let limit = limit.min(Self::MAX_PREFIX_RESULTS);
+        let prefix = prefix.trim_start();
+        if prefix.chars().any(char::is_control) {
+            return Err(InvalidValue::new(WHAT, "control characters are not allowed").into());
+        }
+        if prefix.chars().count() > GroupName::MAX_LEN {
+            return Err(InvalidValue::new(
+                WHAT,
+                format!("it is longer than {} characters", GroupName::MAX_LEN),
+            )
+            .into());
+        }
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let wanted = prefix.to_lowercase();
+        let search = (!prefix.is_empty()).then_some(prefix);
+        let page_size = if search.is_some() {
+            PAGE_SIZE
+        } else {
+            limit as u64
+        };
+        let mut paging = Paging::default();
+        let mut names: Vec<String> = Vec::with_capacity(limit);
+        let mut pages = 0;
+        loop {
+            let route = Route::UserGroupsSearch {
+                search,
+                limit: page_size,
+                skip: paging.skip(),
+            };
+            let answer = self
+                .send(route, OperationKind::Read, None, || {
+                    "user groups".to_owned()
+                })
+                .await?;
+            pages += 1;
+            let page: Vec<WireGroup> = decode(&answer.body, "user group list")?;
+            let len = page.len();
+            for raw in page {
+                let name = raw.into_group().map_err(Error::decode)?.name;
+                if !name.is_empty()
+                    && name.to_lowercase().starts_with(&wanted)
+                    && !names.contains(&name)
+                {
+                    names.push(name);
+                }
+                if names.len() == limit {
+                    return Ok(names);
+                }
+            }
+            if search.is_none() || pages >= GROUP_PREFIX_PAGES {
+                break;
+            }
+            // `distinct` = everything seen so far: the stop rule only needs the page sizes here.
+            let seen = usize::try_from(paging.skip()).unwrap_or(usize::MAX) + len;
+            match paging.advance(len, seen, total_count_header(&answer.headers)) {
+                Step::Fetch { .. } => {}
+                Step::Done | Step::Runaway { .. } => break,
+            }
+        }
+        Ok(names)
     }
 
     /// The user ids of a group's direct members, in the order JumpCloud lists them:

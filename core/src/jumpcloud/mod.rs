@@ -9,6 +9,8 @@
 //! | [`JumpCloudClient::user_by_username`] | `POST /api/search/systemusers`, anchored case-insensitive escaped regex, re-checked here |
 //! | [`JumpCloudClient::users`], [`JumpCloudClient::users_not_activated`] | `POST /api/search/systemusers`, paged, `"sort":"_id"` |
 //! | [`JumpCloudClient::group_by_name`] | `GET /api/v2/usergroups?filter=name:eq:…`, re-checked here |
+//! | [`JumpCloudClient::usernames_starting_with`] | `POST /api/search/systemusers`, `(?i)^<escaped prefix>`, usernames only, one page (autocomplete) |
+//! | [`JumpCloudClient::group_names_starting_with`] | `GET /api/v2/usergroups?filter=name:search:…`, re-checked here (autocomplete) |
 //! | [`JumpCloudClient::group_members`], [`JumpCloudClient::group_member_users`] | `GET /api/v2/usergroups/{id}/members`, paged to exhaustion |
 //! | [`JumpCloudClient::send_reset_email`] | `POST /api/systemusers/reactivate` `{"isSelectAll":false,"models":[{"_id":…}]}` |
 //! | [`JumpCloudClient::expire_password`] | `POST /api/systemusers/{id}/expire` |

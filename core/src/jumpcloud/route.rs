@@ -39,6 +39,13 @@ pub(crate) enum Route<'a> {
     UserGroupsByName { name: &'a GroupName, skip: u64 },
     /// E8: `GET /api/v2/usergroups/{group_id}/members?limit=…&skip=…`.
     UserGroupMembers { group_id: &'a GroupId, skip: u64 },
+    /// E6 for autocomplete: `GET /api/v2/usergroups?filter=name:search:<text>&limit=…&skip=…&sort=name`,
+    /// without the filter when `search` is `None` (the first groups by name).
+    UserGroupsSearch {
+        search: Option<&'a str>,
+        limit: u64,
+        skip: u64,
+    },
 }
 
 impl Route<'_> {
@@ -47,7 +54,8 @@ impl Route<'_> {
         match self {
             Self::GetUser { .. }
             | Self::UserGroupsByName { .. }
-            | Self::UserGroupMembers { .. } => Method::GET,
+            | Self::UserGroupMembers { .. }
+            | Self::UserGroupsSearch { .. } => Method::GET,
             Self::SearchUsers | Self::Reactivate | Self::ExpirePassword { .. } => Method::POST,
         }
     }
@@ -59,7 +67,7 @@ impl Route<'_> {
             Self::SearchUsers => "/api/search/systemusers",
             Self::Reactivate => "/api/systemusers/reactivate",
             Self::ExpirePassword { .. } => "/api/systemusers/{id}/expire",
-            Self::UserGroupsByName { .. } => "/api/v2/usergroups",
+            Self::UserGroupsByName { .. } | Self::UserGroupsSearch { .. } => "/api/v2/usergroups",
             Self::UserGroupMembers { .. } => "/api/v2/usergroups/{group_id}/members",
         }
     }
@@ -94,6 +102,19 @@ impl Route<'_> {
                 "/api/v2/usergroups/{}/members?limit={PAGE_SIZE}&skip={skip}",
                 encode(group_id.as_str())
             ),
+            Self::UserGroupsSearch {
+                search: Some(text),
+                limit,
+                skip,
+            } => format!(
+                "/api/v2/usergroups?filter=name:search:{}&limit={limit}&skip={skip}&sort=name",
+                encode(text)
+            ),
+            Self::UserGroupsSearch {
+                search: None,
+                limit,
+                skip,
+            } => format!("/api/v2/usergroups?limit={limit}&skip={skip}&sort=name"),
         }
     }
 }
@@ -122,6 +143,11 @@ mod tests {
             (Route::UserGroupMembers { group_id: &gid, skip: 0 }, Method::GET,
              "/api/v2/usergroups/{group_id}/members",
              "/api/v2/usergroups/6a0c1a2b3c4d5e6f7a8b9c0d/members?limit=100&skip=0".into()),
+            (Route::UserGroupsSearch { search: Some("New* (IT): a&b"), limit: 100, skip: 100 },
+             Method::GET, "/api/v2/usergroups",
+             "/api/v2/usergroups?filter=name:search:New%2A%20%28IT%29%3A%20a%26b&limit=100&skip=100&sort=name".into()),
+            (Route::UserGroupsSearch { search: None, limit: 25, skip: 0 }, Method::GET,
+             "/api/v2/usergroups", "/api/v2/usergroups?limit=25&skip=0&sort=name".into()),
         ];
         for (route, method, template, path) in table {
             assert_eq!(route.method(), method, "{route:?}");
@@ -145,6 +171,7 @@ mod tests {
             (Route::Reactivate, true),
             (Route::SearchUsers, false),
             (Route::UserGroupsByName { name: &name, skip: 0 }, false),
+            (Route::UserGroupsSearch { search: Some("New"), limit: 100, skip: 0 }, false),
         ];
         for (route, named) in table {
             assert_eq!(route.names_a_resource(), named, "{route:?}");

@@ -86,6 +86,20 @@ pub(crate) struct WireUserList {
     pub(crate) results: Vec<WireUser>,
 }
 
+/// A v1 list asked for `username` only (autocomplete): `{"results": [{"username": …}]}`.
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireUsernameList {
+    #[serde(default)]
+    pub(crate) results: Vec<WireUsername>,
+}
+
+/// One result of a [`WireUsernameList`] (`_id` comes back too and is ignored).
+#[derive(Debug, Deserialize)]
+pub(crate) struct WireUsername {
+    #[serde(default)]
+    pub(crate) username: Option<String>,
+}
+
 /// A v2 `UserGroup`.
 #[derive(Debug, Deserialize)]
 pub(crate) struct WireGroup {
@@ -210,6 +224,28 @@ pub(crate) fn username_filter(name: &Username) -> Value {
     json!({ "and": [ { "username": { "$regex": pattern } } ] })
 }
 
+/// The filter for usernames starting with `prefix`: anchored at the start only, case-insensitive,
+/// fully escaped (`(?i)^<escaped>`).
+pub(crate) fn username_prefix_filter(prefix: &Username) -> Value {
+    let pattern = format!("(?i)^{}", escape_regex(prefix.as_str()));
+    json!({ "and": [ { "username": { "$regex": pattern } } ] })
+}
+
+/// The body of a username autocomplete search: one page of `limit`, usernames only, sorted by
+/// username.
+pub(crate) fn username_prefix_body(filter: Option<&Value>, limit: u64) -> Value {
+    let mut body = json!({
+        "fields": "username",
+        "limit": limit,
+        "skip": 0,
+        "sort": "username",
+    });
+    if let (Some(filter), Value::Object(map)) = (filter, &mut body) {
+        map.insert("filter".to_owned(), filter.clone());
+    }
+    body
+}
+
 /// The filter for a [`UserQuery`]; `None` when it sets no criterion (every user).
 pub(crate) fn query_filter(query: &UserQuery) -> Option<Value> {
     let mut terms = Vec::new();
@@ -257,6 +293,24 @@ mod tests {
         assert_eq!(
             username_filter(&name),
             json!({"and":[{"username":{"$regex":"(?i)^Jane\\.Doe$"}}]})
+        );
+    }
+
+    #[test]
+    fn username_prefix_filter_is_anchored_at_the_start_only() {
+        let prefix: Username = "Jane.D".parse().unwrap();
+        let filter = username_prefix_filter(&prefix);
+        assert_eq!(
+            filter,
+            json!({"and":[{"username":{"$regex":"(?i)^Jane\\.D"}}]})
+        );
+        assert_eq!(
+            username_prefix_body(Some(&filter), 25),
+            json!({"filter": filter, "fields": "username", "limit": 25, "skip": 0, "sort": "username"})
+        );
+        assert_eq!(
+            username_prefix_body(None, 5),
+            json!({"fields": "username", "limit": 5, "skip": 0, "sort": "username"})
         );
     }
 

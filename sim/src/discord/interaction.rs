@@ -18,6 +18,8 @@ pub enum InteractionKind {
     Command,
     /// `MESSAGE_COMPONENT` (3).
     Component,
+    /// `APPLICATION_COMMAND_AUTOCOMPLETE` (4): an option with `autocomplete` being typed.
+    Autocomplete,
     /// `MODAL_SUBMIT` (5).
     ModalSubmit,
 }
@@ -29,6 +31,7 @@ impl InteractionKind {
             InteractionKind::Ping => 1,
             InteractionKind::Command => 2,
             InteractionKind::Component => 3,
+            InteractionKind::Autocomplete => 4,
             InteractionKind::ModalSubmit => 5,
         }
     }
@@ -38,6 +41,7 @@ impl InteractionKind {
             InteractionKind::Ping => "PING",
             InteractionKind::Command => "APPLICATION_COMMAND",
             InteractionKind::Component => "MESSAGE_COMPONENT",
+            InteractionKind::Autocomplete => "APPLICATION_COMMAND_AUTOCOMPLETE",
             InteractionKind::ModalSubmit => "MODAL_SUBMIT",
         }
     }
@@ -96,6 +100,8 @@ enum OptionValue {
     SubCommand(Vec<CommandOption>),
     SubCommandGroup(Vec<CommandOption>),
     String(String),
+    /// The option being typed in an autocomplete interaction: a partial value, `focused`.
+    Focused(String),
     Integer(i64),
     Boolean(bool),
     User(FakeUser),
@@ -118,6 +124,13 @@ impl CommandOption {
     /// A `STRING` (type 3).
     pub fn string(name: impl Into<String>, value: impl Into<String>) -> Self {
         Self::new(name, OptionValue::String(value.into()))
+    }
+
+    /// The `STRING` option (type 3) being typed, for
+    /// [`DiscordFake::autocomplete`](super::DiscordFake::autocomplete): its partial value with
+    /// `"focused": true`.
+    pub fn focused(name: impl Into<String>, partial: impl Into<String>) -> Self {
+        Self::new(name, OptionValue::Focused(partial.into()))
     }
 
     /// An `INTEGER` (type 4).
@@ -169,6 +182,9 @@ impl CommandOption {
                 return json!({ "name": self.name, "type": kind, "options": options });
             }
             OptionValue::String(value) => (3, json!(value)),
+            OptionValue::Focused(value) => {
+                return json!({ "name": self.name, "type": 3, "value": value, "focused": true });
+            }
             OptionValue::Integer(value) => (4, json!(value)),
             OptionValue::Boolean(value) => (5, json!(value)),
             OptionValue::User(user) => {
@@ -420,6 +436,26 @@ pub struct CallbackView {
 }
 
 impl CallbackView {
+    /// The `(name, value)` of each choice of an autocomplete result (type 8), in order; empty
+    /// for other callbacks.
+    pub fn choices(&self) -> Vec<(String, Value)> {
+        self.data
+            .as_ref()
+            .and_then(|data| data.get("choices"))
+            .and_then(Value::as_array)
+            .map(|choices| {
+                choices
+                    .iter()
+                    .map(|choice| {
+                        let name = choice.get("name").and_then(Value::as_str).unwrap_or("");
+                        let value = choice.get("value").cloned().unwrap_or(Value::Null);
+                        (name.to_owned(), value)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
     /// Whether the callback's message data has the `EPHEMERAL` flag.
     pub fn is_ephemeral(&self) -> bool {
         self.data
@@ -504,6 +540,34 @@ mod tests {
         assert!(data["resolved"]["members"]["8"].get("user").is_none());
         assert_eq!(data["resolved"]["roles"]["11"]["name"], "role-11");
         assert_eq!(data["guild_id"], "3");
+    }
+
+    #[test]
+    fn a_focused_option_carries_its_partial_value_and_the_flag() {
+        let invocation = Invocation {
+            id: 1,
+            token: "t",
+            application_id: 2,
+            user: &FakeUser::new(5, "alice"),
+            roles: &[6],
+            guild_id: Some(3),
+            channel_id: 4,
+            app_permissions: 0,
+        };
+        let data = invocation.command_data(
+            7,
+            None,
+            "reset",
+            &[CommandOption::sub_command(
+                "user",
+                vec![CommandOption::focused("user", "jcu")],
+            )],
+        );
+        let typed = &data["options"][0]["options"][0];
+        assert_eq!(typed["type"], 3);
+        assert_eq!(typed["value"], "jcu");
+        assert_eq!(typed["focused"], true);
+        assert!(data.get("resolved").is_none());
     }
 
     #[test]

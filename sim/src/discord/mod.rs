@@ -56,13 +56,15 @@
 //! [`DiscordFakeBuilder::callback_window`]): a late one or a wrong token is
 //! `404 10062 Unknown interaction`, a second one `400 40060`. The callback type must suit the
 //! interaction (4, 5, 9 for commands; 4–7, 9 for components; 4, 5 for modal submits, and 6, 7
-//! when the modal came from a component; 1 for PING), else `400 50035`. Effects, as a user sees
-//! them:
+//! when the modal came from a component; 8 for autocomplete; 1 for PING), else `400 50035`.
+//! Effects, as a user sees them:
 //! - 4 creates the original response (ephemeral with flag 64: seen by the invoker only);
 //! - 5 creates a "thinking" original (flag [`LOADING`], plus 64 if asked) that the first edit,
 //!   or the first follow-up, fills in;
 //! - 6 makes the component's message the original (nothing visible changes);
 //! - 7 edits the component's message in place;
+//! - 8 shows autocomplete suggestions (at most 25 `choices`, names 1–100 characters, string
+//!   values at most 100; [`CallbackView::choices`]); nothing else follows;
 //! - 9 opens a modal ([`DiscordFake::modal`]), answered by [`DiscordFake::submit_modal`].
 //!
 //! Webhook routes need the bot's application id and the interaction token, valid for 15
@@ -489,6 +491,34 @@ impl DiscordFake {
         options: Vec<CommandOption>,
     ) -> InteractionHandle {
         let handle = self.shared.state().slash_command(
+            &self.shared.config,
+            user,
+            roles,
+            Some(guild_id),
+            channel_id,
+            name,
+            &options,
+            Instant::now(),
+        );
+        self.shared.notify();
+        handle
+    }
+
+    /// A member types into an option marked `autocomplete` of a slash command in a guild
+    /// channel (`APPLICATION_COMMAND_AUTOCOMPLETE`): `options` as for
+    /// [`slash_command`](Self::slash_command), with the option being typed built by
+    /// [`CommandOption::focused`]. The interaction takes one callback, type 8 with at most 25
+    /// `choices`, read back with [`CallbackView::choices`]; it has no message and no webhook.
+    pub fn autocomplete(
+        &self,
+        user: &FakeUser,
+        roles: &[u64],
+        guild_id: u64,
+        channel_id: u64,
+        name: &str,
+        options: Vec<CommandOption>,
+    ) -> InteractionHandle {
+        let handle = self.shared.state().autocomplete(
             &self.shared.config,
             user,
             roles,

@@ -177,8 +177,56 @@ impl State {
         options: &[CommandOption],
         now: Instant,
     ) -> InteractionHandle {
-        let mut interaction =
-            self.register(InteractionKind::Command, user, guild_id, channel_id, now);
+        let place = (guild_id, channel_id);
+        self.command_like(
+            InteractionKind::Command,
+            config,
+            (user, roles),
+            place,
+            name,
+            options,
+            now,
+        )
+    }
+
+    /// An option being typed (`APPLICATION_COMMAND_AUTOCOMPLETE`): the command's data with the
+    /// focused option's partial value.
+    #[allow(clippy::too_many_arguments)] // mirrors the test API's (who, where, what)
+    pub(crate) fn autocomplete(
+        &mut self,
+        config: &Config,
+        user: &FakeUser,
+        roles: &[u64],
+        guild_id: Option<u64>,
+        channel_id: u64,
+        name: &str,
+        options: &[CommandOption],
+        now: Instant,
+    ) -> InteractionHandle {
+        let place = (guild_id, channel_id);
+        self.command_like(
+            InteractionKind::Autocomplete,
+            config,
+            (user, roles),
+            place,
+            name,
+            options,
+            now,
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)] // (kind, who, where, what, when)
+    fn command_like(
+        &mut self,
+        kind: InteractionKind,
+        config: &Config,
+        (user, roles): (&FakeUser, &[u64]),
+        (guild_id, channel_id): (Option<u64>, u64),
+        name: &str,
+        options: &[CommandOption],
+        now: Instant,
+    ) -> InteractionHandle {
+        let mut interaction = self.register(kind, user, guild_id, channel_id, now);
         interaction.name = Some(name.to_owned());
         let registered = self.registered_command_id(guild_id, name);
         let (command_id, command_guild) = match registered {
@@ -186,7 +234,7 @@ impl State {
             None => (self.ids.next(), None),
         };
         let invocation = self.invocation(config, &interaction, roles);
-        let mut body = invocation.base(InteractionKind::Command);
+        let mut body = invocation.base(kind);
         body.insert(
             "data".into(),
             invocation.command_data(command_id, command_guild, name, options),
@@ -393,6 +441,7 @@ impl State {
             InteractionKind::Ping => kind == 1,
             InteractionKind::Command => matches!(kind, 4 | 5 | 9),
             InteractionKind::Component => matches!(kind, 4..=7 | 9),
+            InteractionKind::Autocomplete => kind == 8,
             InteractionKind::ModalSubmit => {
                 matches!(kind, 4 | 5)
                     || (matches!(kind, 6 | 7) && interaction.source_message.is_some())
@@ -427,6 +476,10 @@ impl State {
                 let source = interaction.source_message.unwrap_or_default();
                 self.edit_message(source, &patch)?;
                 Some(source)
+            }
+            8 => {
+                validate::autocomplete_result(data_or_empty)?;
+                None
             }
             9 => {
                 validate::modal(data_or_empty)?;
@@ -478,7 +531,9 @@ impl State {
                 "original_response_message_id": original_id.map(|id| id.to_string()),
                 "interacted_message_id": interaction.source_message.unwrap_or_default().to_string(),
             })),
-            InteractionKind::ModalSubmit | InteractionKind::Ping => None,
+            InteractionKind::ModalSubmit
+            | InteractionKind::Autocomplete
+            | InteractionKind::Ping => None,
         };
         let message = StoredMessage {
             id,
@@ -549,7 +604,13 @@ impl State {
             .by_token
             .get(token)
             .and_then(|id| self.interactions.get(id))
-            .filter(|interaction| interaction.kind != InteractionKind::Ping)
+            // An autocomplete result is final: there is no message to edit or follow up.
+            .filter(|interaction| {
+                !matches!(
+                    interaction.kind,
+                    InteractionKind::Ping | InteractionKind::Autocomplete
+                )
+            })
             .ok_or_else(ApiError::unknown_webhook)?;
         if now.saturating_duration_since(interaction.created) > config.token_lifetime {
             return Err(ApiError::invalid_webhook_token());

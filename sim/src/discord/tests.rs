@@ -482,3 +482,80 @@ fn identify_gets_ready_and_resume_of_an_unknown_session_gets_invalid_session() {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+#[test]
+fn an_autocomplete_takes_one_result_of_at_most_25_choices_and_nothing_else() {
+    use super::interaction::CommandOption;
+    let config = config();
+    let mut state = State::default();
+    let now = Instant::now();
+    let typing = state.autocomplete(
+        &config,
+        &alice(),
+        &[6],
+        Some(GUILD),
+        CHANNEL,
+        "reset",
+        &[CommandOption::sub_command(
+            "user",
+            vec![CommandOption::focused("user", "jcu")],
+        )],
+        now,
+    );
+    let body: Value = serde_json::from_slice(&typing.body).unwrap();
+    assert_eq!(body["type"], 4);
+    assert_eq!(body["data"]["options"][0]["options"][0]["focused"], true);
+    for kind in [4, 5, 6, 7, 9] {
+        assert_eq!(
+            answer(&mut state, &config, &typing, json!({"type": kind}), now),
+            Err((400, 50035)),
+            "type {kind} on an autocomplete"
+        );
+    }
+    let too_many: Vec<Value> = (0..26)
+        .map(|n| json!({"name": format!("u{n}"), "value": format!("u{n}")}))
+        .collect();
+    let long = "x".repeat(101);
+    for data in [
+        json!({"choices": too_many}),
+        json!({"choices": [{"name": "", "value": "a"}]}),
+        json!({"choices": [{"name": "a", "value": long}]}),
+        json!({}),
+    ] {
+        assert_eq!(
+            answer(
+                &mut state,
+                &config,
+                &typing,
+                json!({"type": 8, "data": data}),
+                now
+            ),
+            Err((400, 50035)),
+            "{data}"
+        );
+    }
+    let result = json!({"type": 8, "data": {"choices": [
+        {"name": "jcuser.one", "value": "jcuser.one"}
+    ]}});
+    assert!(answer(&mut state, &config, &typing, result.clone(), now).is_ok());
+    let accepted = state.interactions[&typing.id]
+        .callbacks
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        accepted.choices(),
+        [("jcuser.one".to_owned(), json!("jcuser.one"))]
+    );
+    assert_eq!(
+        answer(&mut state, &config, &typing, result, now),
+        Err((400, 40060)),
+        "one result only"
+    );
+    // No message came of it: there is nothing to edit through the token.
+    assert!(
+        state
+            .webhook_get(&config, APP, &typing.token, Target::Original, now)
+            .is_err()
+    );
+}

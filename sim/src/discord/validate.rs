@@ -327,6 +327,54 @@ pub(crate) fn modal(data: &Value) -> Result<(), ApiError> {
     }
 }
 
+/// The most choices an autocomplete result may offer.
+const MAX_AUTOCOMPLETE_CHOICES: usize = 25;
+
+/// Checks an autocomplete result's `data` (callback type 8): `choices`, an array of at most 25
+/// choices, each with a `name` of 1–100 characters and a `value` that is a string of at most
+/// 100 characters or a number.
+pub(crate) fn autocomplete_result(data: &Value) -> Result<(), ApiError> {
+    let mut problems = Vec::new();
+    match data.get("choices") {
+        Some(Value::Array(choices)) => {
+            if choices.len() > MAX_AUTOCOMPLETE_CHOICES {
+                problems.push(FormProblem::too_long(
+                    "data.choices",
+                    MAX_AUTOCOMPLETE_CHOICES,
+                ));
+            }
+            for (index, choice) in choices.iter().enumerate() {
+                let path = format!("data.choices.{index}");
+                match choice.get("name").and_then(Value::as_str) {
+                    Some(name) if (1..=100).contains(&name.chars().count()) => {}
+                    Some(_) => problems.push(FormProblem::new(
+                        format!("{path}.name"),
+                        "BASE_TYPE_BAD_LENGTH",
+                        "Must be between 1 and 100 in length.",
+                    )),
+                    None => problems.push(FormProblem::required(format!("{path}.name"))),
+                }
+                match choice.get("value") {
+                    Some(Value::String(value)) if value.chars().count() <= 100 => {}
+                    Some(Value::String(_)) => {
+                        problems.push(FormProblem::too_long(format!("{path}.value"), 100));
+                    }
+                    Some(Value::Number(_)) => {}
+                    Some(_) => problems.push(string_expected(&format!("{path}.value"))),
+                    None => problems.push(FormProblem::required(format!("{path}.value"))),
+                }
+            }
+        }
+        Some(_) => problems.push(array_expected("data.choices")),
+        None => problems.push(FormProblem::required("data.choices")),
+    }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::invalid_form_body(&problems))
+    }
+}
+
 /// A command name: 1–32 characters that are letters, digits, `-`, `_` or `'` (Discord's
 /// `^[-_'\p{L}\p{N}\p{sc=Deva}\p{sc=Thai}]{1,32}$`), lowercase for slash commands.
 fn name_ok(name: &str, lowercase: bool) -> bool {
