@@ -6,3 +6,4 @@
 
 pub mod discord;
 pub mod server;
+pub mod slack;

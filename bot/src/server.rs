@@ -1,5 +1,6 @@
 //! The HTTP server `passdesk run` starts: `/healthz` always, the Discord interactions endpoint
-//! when `[discord] mode = "http"` (and, later, the Slack endpoints).
+//! when `[discord] mode = "http"`, and the Slack endpoints (`/slack/commands`,
+//! `/slack/interactions`) when `[slack]` is configured.
 //!
 //! [`router`] builds the whole route table from a [`ServerState`], so tests drive it without a
 //! socket; [`Server::bind`] and [`Server::serve`] put it on `[server] listen` with graceful
@@ -12,13 +13,16 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use passdesk_config::DiscordConfig;
+use passdesk_config::{DiscordConfig, SlackConfig};
 use tokio::net::TcpListener;
 
 use crate::discord::Discord;
 use crate::discord::http::{self as discord_http, DiscordHttpState, InteractionHandler};
 use crate::discord::replay::{self, ReplayGuard};
 use crate::discord::signature::{InvalidPublicKey, SignatureVerifier};
+use crate::slack::http::{self as slack_http, Served, SlackHandler, SlackHttpState};
+use crate::slack::replay::SignatureReplayGuard;
+use crate::slack::signature::SignatureVerifier as SlackSignatureVerifier;
 
 /// The liveness probe's path.
 pub const HEALTHZ_PATH: &str = "/healthz";
@@ -29,6 +33,8 @@ pub const HEALTHZ_PATH: &str = "/healthz";
 pub struct ServerState {
     /// The Discord HTTP interactions endpoint.
     pub discord: Option<DiscordHttpState>,
+    /// The Slack endpoints.
+    pub slack: Option<SlackHttpState>,
 }
 
 impl ServerState {
@@ -41,6 +47,13 @@ impl ServerState {
     #[must_use]
     pub fn with_discord(mut self, discord: DiscordHttpState) -> Self {
         self.discord = Some(discord);
+        self
+    }
+
+    /// Serves the Slack endpoints too.
+    #[must_use]
+    pub fn with_slack(mut self, slack: SlackHttpState) -> Self {
+        self.slack = Some(slack);
         self
     }
 }
@@ -68,12 +81,16 @@ pub enum ServerError {
     Serve(#[source] io::Error),
 }
 
-/// Every route: `GET /healthz`, plus `POST /discord/interactions` when Discord is served.
-/// Unknown paths are `404`, other methods `405`.
+/// Every route: `GET /healthz`, plus `POST /discord/interactions` when Discord is served and
+/// `POST /slack/commands` and `POST /slack/interactions` when Slack is. Unknown paths are
+/// `404`, other methods `405`.
 pub fn router(state: ServerState) -> Router {
     let mut router = Router::new().route(HEALTHZ_PATH, get(healthz));
     if let Some(discord) = state.discord {
         router = router.merge(discord_http::routes(discord));
+    }
+    if let Some(slack) = state.slack {
+        router = router.merge(slack_http::routes(slack));
     }
     router
 }
@@ -99,6 +116,16 @@ pub fn discord_state(
     // The sweeper holds a weak reference: it ends when the state is dropped.
     drop(replay.spawn_sweeper(replay::DEFAULT_SWEEP_INTERVAL));
     Ok(DiscordHttpState::new(verifier, replay, handler))
+}
+
+/// The Slack endpoints' state from `[slack]`: its signing secret, a fresh replay set, the app
+/// and workspaces served, and the handler (the Slack core). Starts the replay set's sweeper.
+pub fn slack_state(config: &SlackConfig, handler: Arc<dyn SlackHandler>) -> SlackHttpState {
+    let verifier = SlackSignatureVerifier::new(config.signing_secret.clone());
+    let replay = Arc::new(SignatureReplayGuard::default());
+    // The sweeper holds a weak reference: it ends when the state is dropped.
+    drop(replay.spawn_sweeper(replay::DEFAULT_SWEEP_INTERVAL));
+    SlackHttpState::new(verifier, replay, handler, Served::from_config(config))
 }
 
 /// Binds `listen` with the routes that serve `discord`'s HTTP interactions endpoint (its
