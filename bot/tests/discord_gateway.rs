@@ -2,7 +2,7 @@
 //! the fake Discord (`passdesk_sim::discord`, REST and gateway), the JumpCloud and Identity
 //! Manager simulators, a configuration read from TOML with its secrets from a map, and the real
 //! serenity client started by `Discord::run_gateway` (the driver checks its READY asks no
-//! intents). The scenarios both modes share are in `discord_scenarios.rs`; this file keeps what
+//! intents). The scenarios both modes share are in `chat_scenarios.rs`; this file keeps what
 //! only the gateway has: a request left waiting when the gateway stops, `register-commands`,
 //! and `passdesk run` in gateway mode.
 

@@ -6,7 +6,7 @@
 //! unsigned, forged, stale or replayed is refused with `401` before it is acted on, never with
 //! a `5xx`; a replayed delivery never acts twice; `passdesk run` serves the endpoint. The
 //! scenarios both modes share (a confirmed reset, approvals, a dry run, the password modal, a
-//! bulk run) run over this endpoint too, from `discord_scenarios.rs`.
+//! bulk run) run over this endpoint too, from `chat_scenarios.rs`.
 // Test helpers outside #[test] functions: a panic there is a failed test with a clear location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

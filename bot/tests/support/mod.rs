@@ -2,14 +2,16 @@
 //! Manager simulators, a configuration read from TOML with its secrets from a map, and the
 //! bot's real [`Discord`] adapter serving either mode through real sockets on 127.0.0.1.
 //!
-//! A scenario is a plain `async fn(Mode)` that starts a [`Driver`] in that mode; the
-//! [`in_both_modes!`] macro runs it once per mode (`gateway::<scenario>`, `http::<scenario>`).
-//! The driver hides the one thing that differs: how Discord delivers an interaction — an
+//! [`chat`] wraps a [`Driver`] (and the same stack for Slack) behind one platform-neutral
+//! driver for the scenario suite in `chat_scenarios.rs`. The [`Driver`] hides the one thing
+//! that differs between the Discord modes: how Discord delivers an interaction — an
 //! `INTERACTION_CREATE` dispatch on the gateway, or a signed POST to the bot's interactions
 //! endpoint whose response body is the callback.
 
 // Each test binary uses part of this module.
 #![allow(dead_code, unused_macros, unused_imports)]
+
+pub mod chat;
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -82,30 +84,6 @@ impl Mode {
         }
     }
 }
-
-/// Generates, for each scenario `async fn name(mode: Mode)` in scope, the tests
-/// `gateway::name` and `http::name`.
-macro_rules! in_both_modes {
-    ($($scenario:ident),+ $(,)?) => {
-        mod gateway {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario($crate::support::Mode::Gateway).await;
-                }
-            )+
-        }
-        mod http {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $scenario() {
-                    super::$scenario($crate::support::Mode::Http).await;
-                }
-            )+
-        }
-    };
-}
-pub(crate) use in_both_modes;
 
 /// `reset` and `notify` without approval, `expire` always approved by an approver.
 const POLICIES: &str = r#"
