@@ -5,5 +5,8 @@
 //! platform's wire format and the engine's `Invocation` / `Press` / `Reply`.
 
 pub mod discord;
+pub mod engine_events;
+pub mod follow_up;
 pub mod server;
+pub mod signed;
 pub mod slack;

@@ -42,10 +42,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::engine_events::EventHandler;
+pub use crate::engine_events::Listener;
+pub use crate::follow_up::FollowUp;
+use crate::follow_up::Inflight;
 use dashmap::DashMap;
 use passdesk_commands::ids::{ButtonAction, PendingId};
 use passdesk_commands::{Engine, EngineEvent, Reply, Response, Suggestion};
@@ -57,7 +60,7 @@ use serenity::all::{
     Interaction, InteractionId, MessageId, ModalInteraction,
 };
 use serenity::http::Http;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 use tracing::{Instrument as _, Span, debug, error, field, info_span, warn};
@@ -174,72 +177,6 @@ struct Tracked {
     since: Instant,
 }
 
-/// Counts follow-up work still running, for a graceful shutdown.
-#[derive(Debug, Clone)]
-struct Inflight(Arc<watch::Sender<usize>>);
-
-struct InflightGuard(Arc<watch::Sender<usize>>);
-
-impl Inflight {
-    fn new() -> Self {
-        Self(Arc::new(watch::Sender::new(0)))
-    }
-
-    fn enter(&self) -> InflightGuard {
-        self.0.send_modify(|n| *n += 1);
-        InflightGuard(Arc::clone(&self.0))
-    }
-
-    async fn idle(&self) {
-        let mut count = self.0.subscribe();
-        let _ = count.wait_for(|n| *n == 0).await;
-    }
-}
-
-impl Drop for InflightGuard {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
-type Work = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// What to do once the first response has been sent: edits, follow-ups, the approvals post.
-#[must_use = "start it once the first response has been sent"]
-pub struct FollowUp {
-    work: Option<(Work, InflightGuard)>,
-    span: Span,
-}
-
-impl fmt::Debug for FollowUp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FollowUp")
-            .field("pending_work", &self.work.is_some())
-            .finish()
-    }
-}
-
-impl FollowUp {
-    /// Starts the work in the background (instrumented with the interaction's span). Call it
-    /// once Discord has the first response; dropping it instead abandons the work (the engine's
-    /// own work, such as a running job, goes on).
-    pub fn start(self) -> Option<JoinHandle<()>> {
-        let (work, guard) = self.work?;
-        Some(tokio::spawn(
-            async move {
-                work.await;
-                drop(guard);
-            }
-            .instrument(self.span),
-        ))
-    }
-
-    /// Whether there is anything to start.
-    pub fn is_empty(&self) -> bool {
-        self.work.is_none()
-    }
-}
-
 /// One interaction handled: its first response, and what follows it.
 #[derive(Debug)]
 #[must_use]
@@ -287,26 +224,6 @@ impl fmt::Debug for DiscordCore {
             .field("settings", &self.inner.settings)
             .field("tracked", &self.inner.tracked.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// The listener of engine events started by [`DiscordCore::spawn_listener`].
-#[derive(Debug)]
-pub struct Listener {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Listener {
-    /// Handles the events already sent, then stops (call it after `Engine::shutdown`, whose
-    /// expiry events it then still turns into edits).
-    pub async fn stop(self) {
-        self.stop.send_replace(true);
-        if let Err(e) = self.task.await {
-            if e.is_panic() {
-                error!("the discord event listener panicked");
-            }
-        }
     }
 }
 
@@ -426,14 +343,11 @@ impl DiscordCore {
 
     /// Starts turning engine events into message edits (see the module docs).
     pub fn spawn_listener(&self) -> Listener {
-        let events = self.inner.engine.events();
-        let (stop, stopped) = watch::channel(false);
-        let core = self.clone();
-        let task = tokio::spawn(
-            core.listen(events, stopped)
-                .instrument(info_span!("discord.events")),
-        );
-        Listener { stop, task }
+        Listener::spawn(
+            self.clone(),
+            self.inner.engine.events(),
+            info_span!("discord.events"),
+        )
     }
 
     /// Waits until every started follow-up has finished.
@@ -444,10 +358,7 @@ impl DiscordCore {
     fn now(&self, response: CreateInteractionResponse) -> Handled {
         Handled {
             response,
-            follow_up: FollowUp {
-                work: None,
-                span: Span::current(),
-            },
+            follow_up: FollowUp::none(),
         }
     }
 
@@ -458,10 +369,7 @@ impl DiscordCore {
     ) -> Handled {
         Handled {
             response,
-            follow_up: FollowUp {
-                work: Some((Box::pin(work), self.inner.inflight.enter())),
-                span: Span::current(),
-            },
+            follow_up: self.inner.inflight.follow_up(work),
         }
     }
 
@@ -836,33 +744,6 @@ impl DiscordCore {
 
     // ---- Engine events ----
 
-    async fn listen(
-        self,
-        mut events: broadcast::Receiver<EngineEvent>,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        loop {
-            tokio::select! {
-                biased;
-                event = events.recv() => match event {
-                    Ok(event) => self.on_event(event).await,
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        warn!(missed, "discord adapter fell behind the engine's events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
-                // The sender only ever sends `true`, once: any change means stop.
-                _ = stop.changed() => {
-                    while let Ok(event) = events.try_recv() {
-                        self.on_event(event).await;
-                    }
-                    break;
-                }
-            }
-        }
-        debug!("discord event listener stops");
-    }
-
     async fn on_event(&self, event: EngineEvent) {
         match event {
             EngineEvent::Expired { pending, reply, .. } => {
@@ -996,6 +877,14 @@ fn suggestions(found: &[Suggestion]) -> CreateInteractionResponse {
         .map(|s| AutocompleteChoice::new(s.name.as_str(), s.value.as_str()))
         .collect();
     CreateInteractionResponse::Autocomplete(CreateAutocompleteResponse::new().set_choices(choices))
+}
+
+impl EventHandler for DiscordCore {
+    const PLATFORM: &'static str = "discord";
+
+    fn on_event(&self, event: EngineEvent) -> impl Future<Output = ()> + Send {
+        DiscordCore::on_event(self, event)
+    }
 }
 
 #[cfg(test)]

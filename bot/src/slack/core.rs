@@ -44,16 +44,19 @@
 
 use std::fmt;
 use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use crate::engine_events::EventHandler;
+pub use crate::engine_events::Listener;
+pub use crate::follow_up::FollowUp;
+use crate::follow_up::Inflight;
 use dashmap::DashMap;
 use passdesk_commands::ids::{ButtonAction, ButtonId, PendingId};
 use passdesk_commands::{CommandError, Engine, EngineEvent, Reply, Response, error_reply};
 use serde_json::Value;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 use tokio::task::{JoinError, JoinHandle};
 use tokio::time::Instant;
 use tracing::{Instrument as _, Span, debug, error, field, info_span, warn};
@@ -202,71 +205,6 @@ struct Modal {
     since: Instant,
 }
 
-/// Counts follow-up work still running, for a graceful shutdown.
-#[derive(Debug, Clone)]
-struct Inflight(Arc<watch::Sender<usize>>);
-
-struct InflightGuard(Arc<watch::Sender<usize>>);
-
-impl Inflight {
-    fn new() -> Self {
-        Self(Arc::new(watch::Sender::new(0)))
-    }
-
-    fn enter(&self) -> InflightGuard {
-        self.0.send_modify(|n| *n += 1);
-        InflightGuard(Arc::clone(&self.0))
-    }
-
-    async fn idle(&self) {
-        let mut count = self.0.subscribe();
-        let _ = count.wait_for(|n| *n == 0).await;
-    }
-}
-
-impl Drop for InflightGuard {
-    fn drop(&mut self) {
-        self.0.send_modify(|n| *n = n.saturating_sub(1));
-    }
-}
-
-type Work = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
-
-/// What to do once the ack has been sent: `response_url` posts, the modal, approvals.
-#[must_use = "start it once the ack has been sent"]
-pub struct FollowUp {
-    work: Option<(Work, InflightGuard)>,
-    span: Span,
-}
-
-impl fmt::Debug for FollowUp {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FollowUp")
-            .field("pending_work", &self.work.is_some())
-            .finish()
-    }
-}
-
-impl FollowUp {
-    /// Starts the work in the background (instrumented with the request's span). Call it once
-    /// Slack has the ack; dropping it abandons the work.
-    pub fn start(self) -> Option<JoinHandle<()>> {
-        let (work, guard) = self.work?;
-        Some(tokio::spawn(
-            async move {
-                work.await;
-                drop(guard);
-            }
-            .instrument(self.span),
-        ))
-    }
-
-    /// Whether there is anything to start.
-    pub fn is_empty(&self) -> bool {
-        self.work.is_none()
-    }
-}
-
 /// The body of the `200` that acknowledges a request.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Ack {
@@ -309,25 +247,6 @@ impl Handled {
 enum Raced<T> {
     Ready(Result<T, JoinError>),
     Late(JoinHandle<T>),
-}
-
-/// The listener of engine events started by [`SlackCore::spawn_listener`].
-#[derive(Debug)]
-pub struct Listener {
-    stop: watch::Sender<bool>,
-    task: JoinHandle<()>,
-}
-
-impl Listener {
-    /// Handles the events already sent, then stops.
-    pub async fn stop(self) {
-        self.stop.send_replace(true);
-        if let Err(e) = self.task.await {
-            if e.is_panic() {
-                error!("the slack event listener panicked");
-            }
-        }
-    }
 }
 
 /// The Slack core. Cheap to clone; every clone is the same core.
@@ -420,33 +339,24 @@ impl SlackCore {
 
     /// Starts turning engine events into message edits.
     pub fn spawn_listener(&self) -> Listener {
-        let events = self.inner.engine.events();
-        let (stop, stopped) = watch::channel(false);
-        let task = tokio::spawn(
-            self.clone()
-                .listen(events, stopped)
-                .instrument(info_span!("slack.events")),
-        );
-        Listener { stop, task }
+        Listener::spawn(
+            self.clone(),
+            self.inner.engine.events(),
+            info_span!("slack.events"),
+        )
     }
 
     fn now(&self, ack: Ack) -> Handled {
         Handled {
             ack,
-            follow_up: FollowUp {
-                work: None,
-                span: Span::current(),
-            },
+            follow_up: FollowUp::none(),
         }
     }
 
     fn then(&self, ack: Ack, work: impl Future<Output = ()> + Send + 'static) -> Handled {
         Handled {
             ack,
-            follow_up: FollowUp {
-                work: Some((Box::pin(work), self.inner.inflight.enter())),
-                span: Span::current(),
-            },
+            follow_up: self.inner.inflight.follow_up(work),
         }
     }
 
@@ -991,32 +901,6 @@ impl SlackCore {
 
     // ---- Engine events ----
 
-    async fn listen(
-        self,
-        mut events: broadcast::Receiver<EngineEvent>,
-        mut stop: watch::Receiver<bool>,
-    ) {
-        loop {
-            tokio::select! {
-                biased;
-                event = events.recv() => match event {
-                    Ok(event) => self.on_event(event).await,
-                    Err(broadcast::error::RecvError::Lagged(missed)) => {
-                        warn!(missed, "slack adapter fell behind the engine's events");
-                    }
-                    Err(broadcast::error::RecvError::Closed) => break,
-                },
-                _ = stop.changed() => {
-                    while let Ok(event) = events.try_recv() {
-                        self.on_event(event).await;
-                    }
-                    break;
-                }
-            }
-        }
-        debug!("slack event listener stops");
-    }
-
     async fn on_event(&self, event: EngineEvent) {
         match event {
             EngineEvent::Expired { pending, reply, .. } => {
@@ -1097,6 +981,14 @@ fn password_refused(response: &Response, pending: PendingId) -> bool {
             .buttons
             .iter()
             .any(|b| b.id.action == ButtonAction::EnterPassword && b.id.pending == pending)
+}
+
+impl EventHandler for SlackCore {
+    const PLATFORM: &'static str = "slack";
+
+    fn on_event(&self, event: EngineEvent) -> impl Future<Output = ()> + Send {
+        SlackCore::on_event(self, event)
+    }
 }
 
 #[cfg(test)]

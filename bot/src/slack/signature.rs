@@ -27,15 +27,15 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{FromRef, FromRequest, Request};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use futures::StreamExt as _;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret as _, SecretString};
 use sha2::Sha256;
 use tokio::time::Instant;
 
-pub use crate::discord::signature::{Clock, SystemClock};
+use crate::signed::{self, parse_timestamp, single_header};
+pub use crate::signed::{Clock, SystemClock};
 
 use super::replay::{Admission, SignatureReplayGuard};
 
@@ -51,10 +51,6 @@ pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
 /// The signature scheme's version prefix.
 const VERSION_PREFIX: &str = "v0=";
-/// How long the body may take to arrive: Slack sends it at once and waits 3 s for the ack.
-const BODY_READ_TIMEOUT: Duration = Duration::from_secs(5);
-/// The longest timestamp accepted (Unix seconds have 10 digits until the year 2286).
-const MAX_TIMESTAMP_DIGITS: usize = 12;
 
 /// Why a request was not dispatched before its body was decoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -225,14 +221,9 @@ impl SignatureVerifier {
             single_header(headers, TIMESTAMP_HEADER).ok_or(SignatureRejection::MissingTimestamp)?;
         let signature = parse_signature(signature).ok_or(SignatureRejection::MalformedSignature)?;
         let unix = parse_timestamp(timestamp).ok_or(SignatureRejection::MalformedTimestamp)?;
-        let window = i64::try_from(self.window.as_secs()).unwrap_or(i64::MAX);
-        let now = self.clock.unix_now();
-        if unix < now.saturating_sub(window) {
-            return Err(SignatureRejection::Stale);
-        }
-        if unix > now.saturating_add(window) {
-            return Err(SignatureRejection::FromTheFuture);
-        }
+        signed::check_window(unix, self.clock.as_ref(), self.window).map_err(|outside| {
+            outside.pick(SignatureRejection::Stale, SignatureRejection::FromTheFuture)
+        })?;
         Ok(SignedHeaders {
             signature,
             timestamp: timestamp.to_owned(),
@@ -259,42 +250,12 @@ impl SignatureVerifier {
 
     /// Step 3: reads at most `max_body` bytes of the body.
     async fn read_body(&self, request: Request) -> Result<Bytes, SignatureRejection> {
-        let declared = request
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.parse::<u64>().ok());
-        if declared.is_some_and(|length| length > self.max_body as u64) {
-            return Err(SignatureRejection::TooLarge);
-        }
-        let mut stream = request.into_body().into_data_stream();
-        let max_body = self.max_body;
-        let read = async move {
-            let mut body = Vec::new();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|_| SignatureRejection::Unreadable)?;
-                if body.len() + chunk.len() > max_body {
-                    return Err(SignatureRejection::TooLarge);
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(body)
-        };
-        let body = tokio::time::timeout(BODY_READ_TIMEOUT, read)
+        signed::read_body(request, self.max_body)
             .await
-            .map_err(|_| SignatureRejection::Unreadable)??;
-        Ok(Bytes::from(body))
+            .map_err(|error| {
+                error.pick(SignatureRejection::TooLarge, SignatureRejection::Unreadable)
+            })
     }
-}
-
-/// The value of a header that appears exactly once and is visible ASCII.
-fn single_header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    let mut values = headers.get_all(name).iter();
-    let value = values.next()?;
-    if values.next().is_some() {
-        return None;
-    }
-    value.to_str().ok()
 }
 
 /// `v0=` + 64 lowercase hex digits → the 32-byte HMAC.
@@ -310,17 +271,6 @@ fn parse_signature(text: &str) -> Option<[u8; 32]> {
     let mut bytes = [0u8; 32];
     hex::decode_to_slice(digits, &mut bytes).ok()?;
     Some(bytes)
-}
-
-/// Unix seconds: 1 to 12 ASCII digits, nothing else (no sign, no spaces).
-fn parse_timestamp(text: &str) -> Option<i64> {
-    if text.is_empty()
-        || text.len() > MAX_TIMESTAMP_DIGITS
-        || !text.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    text.parse().ok()
 }
 
 /// Whether a form body is exactly Slack's SSL check: `ssl_check=1` once, and at most one
@@ -393,6 +343,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::signed::BODY_READ_TIMEOUT;
     use axum::Router;
     use axum::body::Body;
     use axum::http::HeaderValue;
