@@ -126,9 +126,13 @@ pub async fn read_body(request: Request, max_body: usize) -> Result<Bytes, BodyE
     if declared.is_some_and(|length| length > max_body as u64) {
         return Err(BodyError::TooLarge);
     }
+    // Sized once from the declared length (already checked against the limit).
+    let expected = declared
+        .and_then(|length| usize::try_from(length).ok())
+        .unwrap_or(0);
     let mut stream = request.into_body().into_data_stream();
     let read = async move {
-        let mut body = Vec::new();
+        let mut body = Vec::with_capacity(expected);
         while let Some(chunk) = stream.next().await {
             let chunk = chunk.map_err(|_| BodyError::Unreadable)?;
             if body.len() + chunk.len() > max_body {

@@ -12,6 +12,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use passdesk_sim::jumpcloud::{MailKind, generated_users};
 use support::chat::{Answer, Chat, Command, Person, Platform, Target};
 use support::{PASSWORD, logged};
@@ -42,6 +44,8 @@ on_every_platform!(
     a_dry_run_shows_the_plan_and_changes_nothing_and_outsiders_and_direct_messages_are_refused,
     the_notification_password_goes_from_the_modal_to_the_mail_and_nowhere_else,
     a_bulk_reset_is_deferred_and_shows_progress_at_a_bounded_rate,
+    a_slow_directory_never_delays_the_acknowledgement,
+    a_usage_error_is_answered_directly,
 );
 
 use Person::{Approver, Colleague, Outsider, Requester};
@@ -61,8 +65,8 @@ async fn a_confirmed_reset_runs_on_jumpcloud_updates_the_plan_and_reaches_the_au
         .await;
     assert_eq!(
         plan.answer,
-        Some(Answer::Message),
-        "one lookup is answered at once"
+        Some(Answer::DeferredMessage),
+        "the look-up is not waited for: acknowledged, then the plan"
     );
     assert_eq!(
         plan.private_to,
@@ -362,5 +366,64 @@ async fn a_bulk_reset_is_deferred_and_shows_progress_at_a_bounded_rate(platform:
         "{}",
         progress[0]
     );
+    h.stop().await;
+}
+
+/// JumpCloud answering slowly: the command is acknowledged long before the look-up ends, and
+/// the confirmation it needs still reaches the requester (Discord: type 5 then an edit of the
+/// original; Slack: "Working on it" then a `response_url` post), and can be confirmed.
+async fn a_slow_directory_never_delays_the_acknowledgement(platform: Platform) {
+    const LATENCY: Duration = Duration::from_millis(800);
+    let h = Chat::start(platform).await;
+    h.jumpcloud().set_latency(LATENCY);
+    let plan = h
+        .command(
+            Requester,
+            Command::Reset {
+                target: Target::User("jcuser.one"),
+                dry_run: false,
+            },
+        )
+        .await;
+    let acked_in = plan.acked_in.unwrap();
+    assert!(
+        acked_in < Duration::from_millis(300),
+        "acknowledged after {acked_in:?}, though JumpCloud takes {LATENCY:?} per request"
+    );
+    assert_eq!(plan.answer, Some(Answer::DeferredMessage));
+    assert!(
+        !h.jumpcloud().record().requests().is_empty(),
+        "the plan came from JumpCloud"
+    );
+    assert_eq!(plan.private_to, Some(h.id(Requester)));
+    assert!(plan.text.contains("jcuser.one"), "{}", plan.text);
+    assert_eq!(plan.labels(), ["Confirm", "Cancel"]);
+
+    h.jumpcloud().set_latency(Duration::ZERO);
+    let press = h.press(Requester, &plan, "Confirm").await;
+    assert!(press.answer.updates_message(), "{:?}", press.answer);
+    h.updated(&press, "the report", |m| m.buttons.is_empty())
+        .await;
+    let mails = h.jumpcloud().record().mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert_eq!(mails[0].username, "jcuser.one");
+    h.stop().await;
+}
+
+/// A usage error needs nothing but the parser: it is the first answer itself, at once, with
+/// nothing asked of JumpCloud and nothing audited.
+async fn a_usage_error_is_answered_directly(platform: Platform) {
+    let h = Chat::start(platform).await;
+    let usage = h.command(Requester, Command::ResetNobody).await;
+    assert_eq!(
+        usage.answer,
+        Some(Answer::Message),
+        "answered in the first response"
+    );
+    assert_eq!(usage.private_to, Some(h.id(Requester)));
+    assert!(usage.buttons.is_empty());
+    assert!(usage.text.to_lowercase().contains("user"), "{}", usage.text);
+    assert!(h.jumpcloud().record().requests().is_empty());
+    assert!(h.audit_events().is_empty(), "{:?}", h.audit_events());
     h.stop().await;
 }

@@ -330,10 +330,21 @@ async fn unsigned_forged_and_stale_deliveries_are_refused_before_anything_happen
         "no refused delivery was answered as an interaction"
     );
 
-    // None of them used up the interaction: the genuine delivery still works.
+    // None of them used up the interaction: the genuine delivery still works. The plan needs
+    // JumpCloud, so the answer is "thinking…" (type 5, private) and the plan follows.
     let (status, callback) = h.post(&command, &good).await;
     assert_eq!(status, 200);
-    assert_eq!(callback["type"], 4);
+    assert_eq!(callback["type"], 5, "{callback}");
+    assert_eq!(callback["data"]["flags"], 64, "ephemeral: {callback}");
+    let prompt = h.settled_original(command.id()).await;
+    assert!(
+        prompt
+            .buttons()
+            .iter()
+            .any(|b| b.label.as_deref() == Some("Confirm")),
+        "{}",
+        prompt.visible_text()
+    );
     assert!(h.mails().is_empty(), "a confirmation sends nothing");
     h.stop().await;
 }
@@ -477,12 +488,18 @@ async fn a_thousand_mixed_requests_refuse_every_bad_one_and_never_fail() {
                     "request {i}: answered within Discord's window, {:?}",
                     callbacks[0].after
                 );
-                assert_eq!(body["type"], 4, "request {i}: {body}");
+                // The plan needs JumpCloud: "thinking…" at once, the plan as an edit.
+                assert_eq!(body["type"], 5, "request {i}: {body}");
+                let plan = h.settled_original(id).await;
                 assert!(
-                    body["data"]["components"]
-                        .as_array()
-                        .is_none_or(Vec::is_empty),
-                    "a dry run offers no buttons: {body}"
+                    plan.visible_text().contains("jcuser.one"),
+                    "request {i}: {}",
+                    plan.visible_text()
+                );
+                assert!(
+                    plan.buttons().is_empty(),
+                    "a dry run offers no buttons: {}",
+                    plan.visible_text()
                 );
             }
             Expect::Refused => {

@@ -4,23 +4,34 @@
 //!
 //! # The first response
 //!
-//! [`DiscordCore::handle`] runs the engine and waits for it at most the *ack budget*
-//! ([`DEFAULT_ACK_BUDGET`]). What comes back in time is answered directly:
+//! The first response never waits on the directory, the audit log or any other I/O:
+//! [`DiscordCore::handle`] polls the engine's work once, where the interaction is handled.
+//! What is ready then — work that touched only memory: a usage error, the help, a press on a
+//! request that is gone, the password button (which must answer with the modal) — is answered
+//! directly:
 //!
 //! | interaction | engine answer | first response |
 //! |---|---|---|
-//! | slash command | any | 4, the reply as an ephemeral embed |
+//! | slash command | ready (a usage error, the help) | 4, the reply as an ephemeral embed |
 //! | button | `open_password_prompt` | 9, the password modal |
 //! | button | `update_original` | 7, the pressed message rewritten (buttons replaced) |
-//! | button | other (a refusal, …) | 4, a new ephemeral message; the pressed one is unchanged |
+//! | button | other (an unknown or handled request, …) | 4, a new ephemeral message; the pressed one is unchanged |
 //! | password modal | `update_original` | 7 (the modal came from a button) |
+//! | password modal | other (the password itself refused) | 4, a new ephemeral message |
 //! | autocomplete | `Engine::autocomplete` suggestions | 8, at most 25 choices, within [`AUTOCOMPLETE_BUDGET`] (none for anyone the policy refuses) |
 //!
-//! When the engine is slower (a bulk run, a slow upstream), the interaction is acknowledged
-//! instead — 5 (ephemeral "thinking…") for a command, 6 for a button — and the answer edits the
-//! original message once it comes. While a deferred button runs a bulk job, the message shows a
-//! progress bar from [`EngineEvent::Progress`], edited at most once per
-//! `progress_min_interval` and at most `max_progress_edits` times.
+//! Everything else (an audit line to write, a JumpCloud or Identity Manager look-up, a run) goes
+//! on in its own task and the interaction is acknowledged at once — 5 (ephemeral "thinking…")
+//! for a command or a modal not from a button, 6 for a button or a modal from one — and the
+//! answer edits the original message once it comes (a refused press gets a new ephemeral
+//! follow-up instead, the pressed message unchanged). While a deferred button runs a bulk job,
+//! the message shows a progress bar from [`EngineEvent::Progress`], edited at most once per
+//! `progress_min_interval` (the first one interval after the press, so a quick run shows just
+//! its report) and at most `max_progress_edits` times.
+//!
+//! [`CoreSettings::with_ack_budget`] lets the core wait a little (at most 2.5 s) for that work
+//! before deferring, for anyone who prefers fewer edits to the fastest answer; the default
+//! ([`DEFAULT_ACK_BUDGET`], zero) does not wait.
 //!
 //! The core is transport-agnostic: `handle` returns a [`Handled`]: the first response (the
 //! HTTP endpoint returns it as its response body; gateway mode POSTs it with
@@ -29,10 +40,11 @@
 //! # Later messages
 //!
 //! The core remembers, per pending action, the requester's message (the interaction token that
-//! can edit it, valid 15 minutes) and the approvals-channel message, in a small map swept by
-//! age. [`DiscordCore::spawn_listener`] turns [`EngineEvent`]s into edits: an approval decided
-//! or a run finished after someone else's press updates the requester's message; an expiry
-//! updates both messages and removes their buttons. Approval requests are posted to the
+//! can edit it, valid 15 minutes) and the approvals-channel message, in a small map whose old
+//! entries are swept at most once a second (not on every new prompt).
+//! [`DiscordCore::spawn_listener`] turns [`EngineEvent`]s into edits: an approval decided or a
+//! run finished after someone else's press updates the requester's message; an expiry updates
+//! both messages and removes their buttons. Approval requests are posted to the
 //! approvals channel with the bot token after the first response.
 //!
 //! # The password
@@ -45,11 +57,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::engine_events::EventHandler;
 pub use crate::engine_events::Listener;
+use crate::engine_events::{EventHandler, ProgressRoutes, ProgressSubscription};
 pub use crate::follow_up::FollowUp;
-use crate::follow_up::Inflight;
-use dashmap::DashMap;
+use crate::follow_up::{Dated, Failed, Inflight, Raced, SweptMap, first_answer};
 use passdesk_commands::ids::{ButtonAction, PendingId};
 use passdesk_commands::{Engine, EngineEvent, Reply, Response, Suggestion};
 use passdesk_core::retry::OperationKind;
@@ -60,16 +71,17 @@ use serenity::all::{
     Interaction, InteractionId, MessageId, ModalInteraction,
 };
 use serenity::http::Http;
-use tokio::sync::broadcast;
-use tokio::task::{JoinError, JoinHandle};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{Instrument as _, Span, debug, error, field, info_span, warn};
 
 use super::{DiscordError, convert, render, rest};
 
-/// How long the engine may take before the interaction is deferred: well inside Discord's
-/// 3 seconds, leaving room for the callback itself.
-pub const DEFAULT_ACK_BUDGET: Duration = Duration::from_millis(1500);
+/// How long the engine may take before the interaction is deferred, by default: none. Its work
+/// is polled once; whatever waits on I/O is deferred (see the module docs).
+pub const DEFAULT_ACK_BUDGET: Duration = Duration::ZERO;
+/// The longest ack budget: the response must still fit Discord's 3 seconds.
+pub const MAX_ACK_BUDGET: Duration = Duration::from_millis(2500);
 /// The least time between two progress edits of one message.
 pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// The most progress edits of one message (the final report is not counted).
@@ -88,7 +100,8 @@ const TOKEN_LIFETIME: Duration = Duration::from_secs(15 * 60);
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CoreSettings {
-    /// How long the engine may take before the interaction is deferred.
+    /// How long the engine may take before the interaction is deferred (zero: poll it once,
+    /// defer whatever waits on I/O).
     pub ack_budget: Duration,
     /// Where approval requests are posted (`[discord] approvals_channel`).
     pub approvals_channel: Option<ChannelId>,
@@ -114,10 +127,12 @@ impl CoreSettings {
         Self::new(discord.approvals_channel.map(|c| ChannelId::new(c.get())))
     }
 
-    /// Sets the ack budget (kept under 2.5 s, so the response still fits Discord's window).
+    /// Sets the ack budget: how long to wait for work that needs I/O before deferring (kept
+    /// under [`MAX_ACK_BUDGET`], so the response still fits Discord's window; zero, the
+    /// default, polls the work once and defers at once).
     #[must_use]
     pub fn with_ack_budget(mut self, budget: Duration) -> Self {
-        self.ack_budget = budget.min(Duration::from_millis(2500));
+        self.ack_budget = budget.min(MAX_ACK_BUDGET);
         self
     }
 
@@ -177,6 +192,12 @@ struct Tracked {
     since: Instant,
 }
 
+impl Dated for Tracked {
+    fn since(&self) -> Instant {
+        self.since
+    }
+}
+
 /// One interaction handled: its first response, and what follows it.
 #[derive(Debug)]
 #[must_use]
@@ -197,12 +218,6 @@ impl Handled {
     }
 }
 
-/// How a raced engine call ended.
-enum Raced<T> {
-    Ready(Result<T, JoinError>),
-    Late(JoinHandle<T>),
-}
-
 /// The shared interaction core. Cheap to clone; every clone is the same core.
 #[derive(Clone)]
 pub struct DiscordCore {
@@ -213,9 +228,10 @@ struct Inner {
     engine: Engine,
     http: Arc<Http>,
     settings: CoreSettings,
-    tracked: DashMap<PendingId, Tracked>,
-    retention: Duration,
+    tracked: SweptMap<PendingId, Tracked>,
     inflight: Inflight,
+    /// The deferred presses following their run's progress.
+    progress: ProgressRoutes,
 }
 
 impl fmt::Debug for DiscordCore {
@@ -238,9 +254,9 @@ impl DiscordCore {
                 engine,
                 http,
                 settings,
-                tracked: DashMap::new(),
-                retention,
+                tracked: SweptMap::new(retention),
                 inflight: Inflight::new(),
+                progress: ProgressRoutes::default(),
             }),
         }
     }
@@ -255,8 +271,8 @@ impl DiscordCore {
         &self.inner.http
     }
 
-    /// Handles one interaction and returns its first response within the ack budget (plus the
-    /// time to render it), with the work that follows.
+    /// Handles one interaction and returns its first response — at once, without waiting on
+    /// I/O (or within the ack budget, when one is set) — with the work that follows.
     pub async fn handle(&self, interaction: Interaction) -> Handled {
         let span = info_span!(
             "discord.interaction",
@@ -373,12 +389,12 @@ impl DiscordCore {
         }
     }
 
-    /// Waits for `task` at most the ack budget.
-    async fn race<T>(&self, mut task: JoinHandle<T>) -> Raced<T> {
-        match tokio::time::timeout(self.inner.settings.ack_budget, &mut task).await {
-            Ok(done) => Raced::Ready(done),
-            Err(_) => Raced::Late(task),
-        }
+    /// The engine's `work` if it is ready at once (or within the ack budget), else its task.
+    async fn race<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> Raced<T> {
+        first_answer(work.in_current_span(), self.inner.settings.ack_budget).await
     }
 
     // ---- Slash commands ----
@@ -395,8 +411,10 @@ impl DiscordCore {
         );
         let requester = invocation.actor.id.clone();
         let engine = self.inner.engine.clone();
-        let task = tokio::spawn(async move { engine.invoke(invocation).await }.in_current_span());
-        match self.race(task).await {
+        match self
+            .race(async move { engine.invoke(invocation).await })
+            .await
+        {
             Raced::Ready(done) => {
                 let response = settle(done, dm);
                 self.remember_prompt(&response, &requester, token);
@@ -405,14 +423,14 @@ impl DiscordCore {
                 )))
             }
             Raced::Late(task) => {
-                debug!("engine slower than the ack budget; deferring");
+                debug!("the command waits on I/O; deferring");
                 let core = self.clone();
                 self.then(
                     CreateInteractionResponse::Defer(
                         CreateInteractionResponseMessage::new().ephemeral(true),
                     ),
                     async move {
-                        let response = settle(task.await, dm);
+                        let response = settle(task.await.map_err(Failed::from), dm);
                         core.edit_original(&token, &response.reply).await;
                         core.remember_prompt(&response, &requester, token);
                     },
@@ -432,10 +450,6 @@ impl DiscordCore {
         else {
             return;
         };
-        let retention = self.inner.retention;
-        self.inner
-            .tracked
-            .retain(|_, tracked| tracked.since.elapsed() < retention);
         self.inner.tracked.insert(
             pending,
             Tracked {
@@ -507,10 +521,9 @@ impl DiscordCore {
         let action = press.button.action;
         self.note_press(pending, &press.actor.id, action, message);
         // Subscribed before the press starts, so no progress of its run is missed.
-        let events = self.inner.engine.events();
+        let progress = self.inner.progress.subscribe(pending);
         let engine = self.inner.engine.clone();
-        let task = tokio::spawn(async move { engine.press(press).await }.in_current_span());
-        match self.race(task).await {
+        match self.race(async move { engine.press(press).await }).await {
             Raced::Ready(done) => {
                 let response = settle(done, dm);
                 let first = match response.open_password_prompt {
@@ -528,11 +541,11 @@ impl DiscordCore {
                 })
             }
             Raced::Late(task) => {
-                debug!("engine slower than the ack budget; deferring the update");
+                debug!("the press waits on I/O; deferring its answer");
                 let core = self.clone();
                 self.then(CreateInteractionResponse::Acknowledge, async move {
-                    let done = core.follow_progress(pending, &token, events, task).await;
-                    let response = settle(done, dm);
+                    let done = core.follow_progress(&token, progress, task).await;
+                    let response = settle(done.map_err(Failed::from), dm);
                     if response.open_password_prompt.is_some() {
                         // A modal must be the first response; that moment has passed.
                         let again = Reply::warning(
@@ -647,31 +660,31 @@ impl DiscordCore {
     /// rate and count; returns the press's answer.
     async fn follow_progress(
         &self,
-        pending: PendingId,
         token: &Token,
-        mut events: broadcast::Receiver<EngineEvent>,
+        mut progress: ProgressSubscription,
         mut task: JoinHandle<Response>,
-    ) -> Result<Response, JoinError> {
+    ) -> Result<Response, tokio::task::JoinError> {
         let settings = &self.inner.settings;
         let mut edits: u32 = 0;
-        let mut last: Option<Instant> = None;
+        // The first edit waits one interval too: a quick run (one target) shows no progress,
+        // just its report.
+        let mut last = Instant::now();
         let mut listening = true;
         loop {
             tokio::select! {
                 biased;
                 done = &mut task => return done,
-                event = events.recv(), if listening => match event {
-                    Ok(EngineEvent::Progress { request_id, pending: of, progress }) if of == pending => {
-                        let due = last.is_none_or(|at| at.elapsed() >= settings.progress_min_interval);
+                update = progress.next(), if listening => match update {
+                    Some((request_id, progress)) => {
+                        let due = last.elapsed() >= settings.progress_min_interval;
                         if due && edits < settings.max_progress_edits && progress.done < progress.total {
                             edits += 1;
-                            last = Some(Instant::now());
+                            last = Instant::now();
                             let reply = render::progress_reply(request_id, progress);
                             self.edit_original(token, &reply).await;
                         }
                     }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => listening = false,
+                    None => listening = false,
                 },
             }
         }
@@ -703,10 +716,10 @@ impl DiscordCore {
             }
         }
         let engine = self.inner.engine.clone();
-        let task = tokio::spawn(
-            async move { engine.submit_password(press, password).await }.in_current_span(),
-        );
-        match self.race(task).await {
+        match self
+            .race(async move { engine.submit_password(press, password).await })
+            .await
+        {
             Raced::Ready(done) => {
                 let response = settle(done, dm);
                 let first = if response.update_original && from_button {
@@ -731,7 +744,7 @@ impl DiscordCore {
                     )
                 };
                 self.then(first, async move {
-                    let response = settle(task.await, dm);
+                    let response = settle(task.await.map_err(Failed::from), dm);
                     if response.update_original || !from_button {
                         core.edit_original(&token, &response.reply).await;
                     } else {
@@ -770,6 +783,11 @@ impl DiscordCore {
                     self.edit_requester(&tracked, &reply_for_requester).await;
                 }
             }
+            EngineEvent::Progress {
+                request_id,
+                pending,
+                progress,
+            } => self.inner.progress.deliver(pending, request_id, progress),
             EngineEvent::Finished { pending, reply, .. } => {
                 let Some((_, tracked)) = self.inner.tracked.remove(&pending) else {
                     return;
@@ -840,11 +858,11 @@ impl DiscordCore {
 
 /// The engine's answer, or an error reply when its task failed; a refusal in a direct message
 /// says why direct messages cannot work.
-fn settle(done: Result<Response, JoinError>, dm: bool) -> Response {
+fn settle(done: Result<Response, Failed>, dm: bool) -> Response {
     let mut response = match done {
         Ok(response) => response,
         Err(e) => {
-            error!(panicked = e.is_panic(), "the engine task failed");
+            error!(panicked = e.panicked, "the engine task failed");
             Response {
                 reply: Reply::error(
                     "Passdesk failed",

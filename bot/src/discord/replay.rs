@@ -10,9 +10,14 @@
 //! check (a timestamp up to five minutes in the future stays acceptable for ten minutes). The
 //! set is bounded by that time (only signature-checked deliveries are recorded, so only
 //! Discord's traffic fills it) and by a hard capacity; expired ids are swept by
-//! [`ReplayGuard::spawn_sweeper`] and whenever the capacity is reached.
+//! [`ReplayGuard::spawn_sweeper`] and when the capacity is reached.
+//!
+//! Admitting an id is O(1): a look-up and an insert in a sharded map. A full set is swept
+//! only when one of its ids can have expired (the earliest expiry the last sweep saw has
+//! passed) and at most once per [`FULL_SWEEP_EVERY`], so deliveries arriving at a full set
+//! are refused in O(1) rather than each walking the whole set.
 
-use std::sync::{Arc, Weak};
+use std::sync::{Arc, Mutex, TryLockError, Weak};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -29,6 +34,8 @@ const TTL_MARGIN: Duration = Duration::from_secs(30);
 pub const DEFAULT_CAPACITY: usize = 200_000;
 /// How often the sweeper forgets expired ids by default.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(30);
+/// The least time between two sweeps caused by a full set.
+pub const FULL_SWEEP_EVERY: Duration = Duration::from_millis(100);
 
 /// What [`ReplayGuard::admit`] decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +55,16 @@ pub struct ReplayGuard {
     seen: DashMap<u64, Instant>,
     ttl: Duration,
     capacity: usize,
+    swept: Mutex<Swept>,
+}
+
+/// What the last sweep left.
+#[derive(Debug, Default, Clone, Copy)]
+struct Swept {
+    /// The earliest expiry among the ids it kept (`None`: it kept none, or none ran yet).
+    earliest: Option<Instant>,
+    /// When a full set was last swept.
+    when_full: Option<Instant>,
 }
 
 impl Default for ReplayGuard {
@@ -63,6 +80,7 @@ impl ReplayGuard {
             seen: DashMap::new(),
             ttl,
             capacity,
+            swept: Mutex::new(Swept::default()),
         }
     }
 
@@ -85,7 +103,9 @@ impl ReplayGuard {
     /// several concurrent deliveries of the same id is [`Admission::Fresh`].
     pub fn admit(&self, id: u64, now: Instant) -> Admission {
         if self.seen.len() >= self.capacity && !self.seen.contains_key(&id) {
-            self.sweep(now);
+            if self.full_sweep_due(now) {
+                self.sweep(now);
+            }
             if self.seen.len() >= self.capacity {
                 tracing::warn!(
                     capacity = self.capacity,
@@ -113,9 +133,46 @@ impl ReplayGuard {
 
     /// Forgets every id whose time ran out by `now`; returns how many.
     pub fn sweep(&self, now: Instant) -> usize {
-        let before = self.seen.len();
-        self.seen.retain(|_, expires| *expires > now);
-        before.saturating_sub(self.seen.len())
+        let mut forgotten = 0;
+        let mut earliest: Option<Instant> = None;
+        self.seen.retain(|_, expires| {
+            if *expires > now {
+                earliest = Some(earliest.map_or(*expires, |e| e.min(*expires)));
+                true
+            } else {
+                forgotten += 1;
+                false
+            }
+        });
+        self.swept_state().earliest = earliest;
+        forgotten
+    }
+
+    /// Whether a full set is worth sweeping at `now`: some id can have expired since the last
+    /// sweep, and the last sweep of a full set is [`FULL_SWEEP_EVERY`] old. Never blocks: while
+    /// another delivery decides, this one does not sweep.
+    fn full_sweep_due(&self, now: Instant) -> bool {
+        let mut swept = match self.swept.try_lock() {
+            Ok(swept) => swept,
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner(),
+            Err(TryLockError::WouldBlock) => return false,
+        };
+        let expired = swept.earliest.is_none_or(|earliest| earliest <= now);
+        let rested = swept
+            .when_full
+            .is_none_or(|at| now.saturating_duration_since(at) >= FULL_SWEEP_EVERY);
+        if expired && rested {
+            swept.when_full = Some(now);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn swept_state(&self) -> std::sync::MutexGuard<'_, Swept> {
+        self.swept
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Sweeps every `interval` until the guard is dropped.
@@ -206,6 +263,34 @@ mod tests {
         tokio::time::advance(Duration::from_secs(60)).await;
         assert_eq!(guard.admit(4, Instant::now()), Admission::Fresh);
         assert_eq!(guard.len(), 1, "the expired ones were swept to make room");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_set_is_not_walked_again_before_an_id_can_expire() {
+        let guard = ReplayGuard::new(Duration::from_secs(60), 3);
+        let start = Instant::now();
+        for id in 1..=3 {
+            assert_eq!(guard.admit(id, start), Admission::Fresh);
+        }
+        assert_eq!(guard.admit(4, start), Admission::Full);
+        // Ids 1..=3 expire at 60 s: until then a full set is refused without a sweep.
+        {
+            let swept = guard.swept_state();
+            assert_eq!(swept.earliest, Some(start + Duration::from_secs(60)));
+        }
+        let marked = guard.swept_state().when_full;
+        tokio::time::advance(Duration::from_secs(30)).await;
+        for id in 5..100 {
+            assert_eq!(guard.admit(id, Instant::now()), Admission::Full);
+        }
+        assert_eq!(
+            guard.swept_state().when_full,
+            marked,
+            "no sweep while nothing can have expired"
+        );
+        tokio::time::advance(Duration::from_secs(30)).await;
+        assert_eq!(guard.admit(100, Instant::now()), Admission::Fresh);
+        assert_eq!(guard.len(), 1);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,16 +7,23 @@
 //!
 //! # Acknowledgements
 //!
+//! An ack never waits on the directory, the audit log or any other I/O: the engine's work is
+//! polled once where the request is handled. What is ready then (work that touched only
+//! memory) is in the ack; the rest goes on in its own task and follows through `response_url`:
+//!
 //! | request | ack | then |
 //! |---|---|---|
-//! | slash command, engine within the budget | the reply, ephemeral Block Kit (plan + Confirm / Cancel) | — |
-//! | slash command, engine slower | "Working on it…" (ephemeral) | the reply replaces it through `response_url` |
+//! | slash command, ready at once (usage error, help) | the reply, ephemeral Block Kit | — |
+//! | slash command, waiting on I/O (audit line, JumpCloud / Identity Manager look-up, roles on a cache miss) | "Working on it…" (ephemeral) | the reply (plan + Confirm / Cancel, a refusal, …) replaces it through `response_url` |
 //! | `block_actions` | empty (Slack ignores a body) | the press runs; its result replaces the pressed message |
-//! | `view_submission`, password refused | `response_action: errors` (the modal stays open) | — |
-//! | `view_submission`, otherwise | empty (the modal closes) | the result replaces the requester's message |
+//! | `view_submission`, password refused at once | `response_action: errors` (the modal stays open) | — |
+//! | `view_submission`, otherwise | empty (the modal closes) | the result replaces the requester's message (a refusal found later is a new message offering the button again) |
 //! | `view_closed`, anything else | empty | — |
 //!
-//! The user-group look-up for roles ([`super::roles`]) runs inside the budget, cached.
+//! The user-group look-up for roles ([`super::roles`]) is part of that work: a cached answer
+//! is ready at once, a cache miss defers. [`CoreSettings::with_ack_budget`] lets the core wait
+//! a little (at most 2.5 s) before deferring, for anyone who prefers one message to the fastest
+//! ack; the default ([`DEFAULT_ACK_BUDGET`], zero) does not wait.
 //!
 //! # Where later messages go
 //!
@@ -48,16 +55,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::engine_events::EventHandler;
 pub use crate::engine_events::Listener;
+use crate::engine_events::{EventHandler, ProgressRoutes, ProgressSubscription};
 pub use crate::follow_up::FollowUp;
-use crate::follow_up::Inflight;
-use dashmap::DashMap;
+use crate::follow_up::{Dated, Failed, Inflight, Raced, SweptMap, first_answer};
 use passdesk_commands::ids::{ButtonAction, ButtonId, PendingId};
 use passdesk_commands::{CommandError, Engine, EngineEvent, Reply, Response, error_reply};
 use serde_json::Value;
-use tokio::sync::broadcast;
-use tokio::task::{JoinError, JoinHandle};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tracing::{Instrument as _, Span, debug, error, field, info_span, warn};
 
@@ -66,9 +71,11 @@ use super::roles::Roles;
 use super::wire::{BlockActions, Interaction, SlashCommand, ViewPayload};
 use super::{convert, render};
 
-/// How long the engine may take before a command is acknowledged with "working on it":
-/// inside Slack's 3 seconds with room for the answer itself.
-pub const DEFAULT_ACK_BUDGET: Duration = Duration::from_millis(2000);
+/// How long the engine may take before a command is acknowledged with "working on it", by
+/// default: none. Its work is polled once; whatever waits on I/O is deferred.
+pub const DEFAULT_ACK_BUDGET: Duration = Duration::ZERO;
+/// The longest ack budget: the answer must still fit Slack's 3 seconds.
+pub const MAX_ACK_BUDGET: Duration = Duration::from_millis(2500);
 /// The least time between two progress edits of one message.
 pub const DEFAULT_PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// The most progress edits through one `response_url` (the final report not counted).
@@ -82,7 +89,8 @@ pub const RESPONSE_URL_LIFETIME: Duration = Duration::from_secs(29 * 60 + 30);
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct CoreSettings {
-    /// How long the engine may take before a command is acknowledged without its answer.
+    /// How long the engine may take before a command is acknowledged without its answer
+    /// (zero: poll it once, defer whatever waits on I/O).
     pub ack_budget: Duration,
     /// Where approval requests are posted (`[slack] approvals_channel`).
     pub approvals_channel: Option<String>,
@@ -117,10 +125,12 @@ impl CoreSettings {
         )
     }
 
-    /// Sets the ack budget (kept under 2.5 s, so the answer still fits Slack's window).
+    /// Sets the ack budget: how long to wait for work that needs I/O before acknowledging
+    /// without its answer (kept under [`MAX_ACK_BUDGET`], so the answer still fits Slack's
+    /// window; zero, the default, polls the work once and defers at once).
     #[must_use]
     pub fn with_ack_budget(mut self, budget: Duration) -> Self {
-        self.ack_budget = budget.min(Duration::from_millis(2500));
+        self.ack_budget = budget.min(MAX_ACK_BUDGET);
         self
     }
 
@@ -195,6 +205,12 @@ struct Tracked {
     since: Instant,
 }
 
+impl Dated for Tracked {
+    fn since(&self) -> Instant {
+        self.since
+    }
+}
+
 /// An open password modal, under its opaque `private_metadata` key.
 #[derive(Debug, Clone)]
 struct Modal {
@@ -203,6 +219,12 @@ struct Modal {
     channel: Option<String>,
     hook: Option<Hook>,
     since: Instant,
+}
+
+impl Dated for Modal {
+    fn since(&self) -> Instant {
+        self.since
+    }
 }
 
 /// The body of the `200` that acknowledges a request.
@@ -244,11 +266,6 @@ impl Handled {
     }
 }
 
-enum Raced<T> {
-    Ready(Result<T, JoinError>),
-    Late(JoinHandle<T>),
-}
-
 /// The Slack core. Cheap to clone; every clone is the same core.
 #[derive(Clone)]
 pub struct SlackCore {
@@ -260,10 +277,11 @@ struct Inner {
     api: SlackApi,
     roles: Roles,
     settings: CoreSettings,
-    tracked: DashMap<PendingId, Tracked>,
-    modals: DashMap<String, Modal>,
-    retention: Duration,
+    tracked: SweptMap<PendingId, Tracked>,
+    modals: SweptMap<String, Modal>,
     inflight: Inflight,
+    /// The deferred presses following their run's progress.
+    progress: ProgressRoutes,
 }
 
 impl fmt::Debug for SlackCore {
@@ -289,9 +307,9 @@ fn failed_reply() -> Reply {
     )
 }
 
-fn settle(done: Result<Response, JoinError>) -> Response {
+fn settle(done: Result<Response, Failed>) -> Response {
     done.unwrap_or_else(|e| {
-        error!(panicked = e.is_panic(), "the engine task failed");
+        error!(panicked = e.panicked, "the engine task failed");
         Response {
             reply: failed_reply(),
             approval_request: None,
@@ -314,10 +332,10 @@ impl SlackCore {
                 api,
                 roles,
                 settings,
-                tracked: DashMap::new(),
-                modals: DashMap::new(),
-                retention,
+                tracked: SweptMap::new(retention),
+                modals: SweptMap::new(retention),
                 inflight: Inflight::new(),
+                progress: ProgressRoutes::default(),
             }),
         }
     }
@@ -360,11 +378,12 @@ impl SlackCore {
         }
     }
 
-    async fn race<T>(&self, mut task: JoinHandle<T>) -> Raced<T> {
-        match tokio::time::timeout(self.inner.settings.ack_budget, &mut task).await {
-            Ok(done) => Raced::Ready(done),
-            Err(_) => Raced::Late(task),
-        }
+    /// The engine's `work` if it is ready at once (or within the ack budget), else its task.
+    async fn race<T: Send + 'static>(
+        &self,
+        work: impl Future<Output = T> + Send + 'static,
+    ) -> Raced<T> {
+        first_answer(work.in_current_span(), self.inner.settings.ack_budget).await
     }
 
     /// Whether a request's `api_app_id` is acceptable (always, when no app id is configured).
@@ -377,8 +396,9 @@ impl SlackCore {
 
     // ---- Slash commands ----
 
-    /// Handles a verified slash command: the ack carries the engine's reply when it comes
-    /// within the budget, else "working on it" and the reply follows through `response_url`.
+    /// Handles a verified slash command: the ack carries the engine's reply when it is ready
+    /// without I/O (or within the ack budget), else "working on it" and the reply follows
+    /// through `response_url`.
     pub async fn command(&self, command: SlashCommand) -> Handled {
         let span = info_span!(
             "slack.interaction",
@@ -403,52 +423,49 @@ impl SlackCore {
         }
         let hook = Hook::new(command.response_url.clone());
         let requester = command.user_id.clone();
-        let core = self.clone();
-        let task = tokio::spawn(
-            async move {
-                let roles = core.inner.roles.of(&command.user_id).await;
-                let actor = convert::actor(&command.user_id, Some(&command.user_name), roles);
-                match convert::invocation(
-                    actor,
-                    &command.team_id,
-                    &command.channel_id,
-                    id,
-                    &command.text,
-                ) {
-                    Ok(invocation) => {
-                        Span::current().record(
-                            "command",
-                            passdesk_core::http::excerpt(&invocation.command).as_str(),
-                        );
-                        core.inner.engine.invoke(invocation).await
-                    }
-                    Err(usage) => Response {
-                        reply: error_reply(&CommandError::Usage(usage)),
-                        approval_request: None,
-                        open_password_prompt: None,
-                        update_original: false,
-                        plan: None,
-                        report: None,
-                    },
-                }
+        // Split and parsed before the roles are looked up: a usage error or the help needs no
+        // roles, so it never waits on Slack's user groups.
+        let actor = convert::actor(&command.user_id, Some(&command.user_name), Vec::new());
+        let invocation = match convert::invocation(
+            actor,
+            &command.team_id,
+            &command.channel_id,
+            id,
+            &command.text,
+        ) {
+            Ok(invocation) => invocation,
+            Err(usage) => {
+                let reply = error_reply(&CommandError::Usage(usage));
+                return self.now(Ack::Json(render::command_ack(&reply)));
             }
-            .in_current_span(),
+        };
+        Span::current().record(
+            "command",
+            passdesk_core::http::excerpt(&invocation.command).as_str(),
         );
-        match self.race(task).await {
+        let core = self.clone();
+        let work = async move {
+            let mut invocation = invocation;
+            if passdesk_commands::parse(&invocation).is_ok() {
+                invocation.actor.roles = core.inner.roles.of(&invocation.actor.id).await;
+            }
+            core.inner.engine.invoke(invocation).await
+        };
+        match self.race(work).await {
             Raced::Ready(done) => {
                 let response = settle(done);
                 self.remember_prompt(&response, &requester, hook);
                 self.now(Ack::Json(render::command_ack(&response.reply)))
             }
             Raced::Late(task) => {
-                debug!("engine slower than the ack budget; answering through response_url");
+                debug!("the command waits on I/O; answering through response_url");
                 let working = Reply::info(
                     "Working on it",
                     "Passdesk is looking this up; the answer replaces this message.",
                 );
                 let core = self.clone();
                 self.then(Ack::Json(render::command_ack(&working)), async move {
-                    let response = settle(task.await);
+                    let response = settle(task.await.map_err(Failed::from));
                     core.post(&hook, &render::replace_original(&response.reply))
                         .await;
                     core.remember_prompt(&response, &requester, hook);
@@ -468,13 +485,6 @@ impl SlackCore {
         else {
             return;
         };
-        let retention = self.inner.retention;
-        self.inner
-            .tracked
-            .retain(|_, tracked| tracked.since.elapsed() < retention);
-        self.inner
-            .modals
-            .retain(|_, modal| modal.since.elapsed() < retention);
         self.inner.tracked.insert(
             pending,
             Tracked {
@@ -573,12 +583,13 @@ impl SlackCore {
             channel.as_deref(),
         );
         let presser = press.actor.id.clone();
-        let events = self.inner.engine.events();
+        let progress = self.inner.progress.subscribe(pending);
         let engine = self.inner.engine.clone();
         let task = tokio::spawn(async move { engine.press(press).await }.in_current_span());
         let response = settle(
-            self.follow_progress(pending, hook.as_ref(), events, task)
-                .await,
+            self.follow_progress(hook.as_ref(), progress, task)
+                .await
+                .map_err(Failed::from),
         );
         if let Some(prompt) = response.open_password_prompt {
             self.open_password_modal(
@@ -732,11 +743,10 @@ impl SlackCore {
     /// count, never spending the hook's last post; returns the press's answer.
     async fn follow_progress(
         &self,
-        pending: PendingId,
         hook: Option<&Hook>,
-        mut events: broadcast::Receiver<EngineEvent>,
+        mut progress: ProgressSubscription,
         mut task: JoinHandle<Response>,
-    ) -> Result<Response, JoinError> {
+    ) -> Result<Response, tokio::task::JoinError> {
         let settings = &self.inner.settings;
         let mut posts: u32 = 0;
         // The first edit waits one interval too: a quick run (one target) shows no progress,
@@ -747,8 +757,8 @@ impl SlackCore {
             tokio::select! {
                 biased;
                 done = &mut task => return done,
-                event = events.recv(), if listening => match event {
-                    Ok(EngineEvent::Progress { request_id, pending: of, progress }) if of == pending => {
+                update = progress.next(), if listening => match update {
+                    Some((request_id, progress)) => {
                         let Some(hook) = hook else { continue };
                         let due = last.elapsed() >= settings.progress_min_interval;
                         if due
@@ -762,8 +772,7 @@ impl SlackCore {
                             self.post(hook, &render::replace_original(&reply)).await;
                         }
                     }
-                    Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => {}
-                    Err(broadcast::error::RecvError::Closed) => listening = false,
+                    None => listening = false,
                 },
             }
         }
@@ -835,30 +844,34 @@ impl SlackCore {
         else {
             return self.now(Ack::Json(render::password_errors("Enter the password.")));
         };
-        let roles = self.inner.roles.of(&payload.user.id).await;
-        let actor = convert::actor(&payload.user.id, payload.user.display_name(), roles);
+        let user_id = payload.user.id.clone();
+        let user_name = payload.user.display_name().map(str::to_owned);
         let team = payload.team.as_ref().map(|t| t.id.clone());
         drop(payload);
-        let press = convert::press(
-            actor,
-            team.as_deref(),
-            modal.channel.as_deref(),
-            interaction_id(),
-            ButtonId {
-                action: ButtonAction::EnterPassword,
-                pending: modal.pending,
-            },
-        );
-        if press.actor.id == modal.requester {
+        if user_id == modal.requester {
             if let Some(mut tracked) = self.inner.tracked.get_mut(&modal.pending) {
                 tracked.run_by_requester = true;
             }
         }
-        let engine = self.inner.engine.clone();
-        let task = tokio::spawn(
-            async move { engine.submit_password(press, password).await }.in_current_span(),
-        );
-        match self.race(task).await {
+        let core = self.clone();
+        let (channel, pending) = (modal.channel.clone(), modal.pending);
+        let work = async move {
+            // Cached roles are ready at once; a cache miss asks Slack, and defers the ack.
+            let roles = core.inner.roles.of(&user_id).await;
+            let actor = convert::actor(&user_id, user_name.as_deref(), roles);
+            let press = convert::press(
+                actor,
+                team.as_deref(),
+                channel.as_deref(),
+                interaction_id(),
+                ButtonId {
+                    action: ButtonAction::EnterPassword,
+                    pending,
+                },
+            );
+            core.inner.engine.submit_password(press, password).await
+        };
+        match self.race(work).await {
             Raced::Ready(done) => {
                 let response = settle(done);
                 if password_refused(&response, modal.pending) {
@@ -875,7 +888,7 @@ impl SlackCore {
                 let core = self.clone();
                 self.inner.modals.remove(&key);
                 self.then(Ack::Empty, async move {
-                    let response = settle(task.await);
+                    let response = settle(task.await.map_err(Failed::from));
                     core.after_submit(modal, &response).await;
                 })
             }
@@ -933,6 +946,11 @@ impl SlackCore {
                     .await;
                 }
             }
+            EngineEvent::Progress {
+                request_id,
+                pending,
+                progress,
+            } => self.inner.progress.deliver(pending, request_id, progress),
             EngineEvent::Finished { pending, reply, .. } => {
                 let Some((_, tracked)) = self.inner.tracked.remove(&pending) else {
                     return;

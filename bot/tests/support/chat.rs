@@ -75,6 +75,8 @@ pub enum Command<'a> {
         resource_type: &'a str,
         mapping: &'a str,
     },
+    /// `reset user` without the user: a usage error.
+    ResetNobody,
 }
 
 impl Command<'_> {
@@ -103,6 +105,7 @@ impl Command<'_> {
                     CommandOption::string("resource-type-mapping", mapping),
                 ],
             ),
+            Command::ResetNobody => ("reset", vec![CommandOption::sub_command("user", vec![])]),
         }
     }
 
@@ -131,6 +134,7 @@ impl Command<'_> {
                 resource_type,
                 mapping,
             } => format!("notify {resource_type} {mapping}"),
+            Command::ResetNobody => "reset user".to_owned(),
         }
     }
 }
@@ -147,8 +151,8 @@ fn quoted(value: &str) -> String {
 /// How the bot first answered an interaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Answer {
-    /// A new message at once (Discord type 4; a Slack ack with the message, or an ephemeral
-    /// `response_url` post that replaces nothing).
+    /// A new message (Discord type 4, or for a press type 6 then a follow-up; a Slack ack with
+    /// the message, or an ephemeral `response_url` post that replaces nothing).
     Message,
     /// "Working on it", the message later (Discord type 5; a Slack "Working on it" ack).
     DeferredMessage,
@@ -193,6 +197,9 @@ pub struct Reply {
     pub edits: u32,
     /// For the reply to a command: how the bot first answered.
     pub answer: Option<Answer>,
+    /// For the reply to a command: how long after it was sent the platform had the bot's
+    /// first answer (Discord: its callback; Slack: the HTTP ack).
+    pub acked_in: Option<Duration>,
     raw: Raw,
 }
 
@@ -238,6 +245,7 @@ impl Reply {
             private_to: view.visible_to.map(|id| id.to_string()),
             edits: view.edits,
             answer: None,
+            acked_in: None,
             raw: Raw::Discord { view, origin },
         }
     }
@@ -260,6 +268,7 @@ impl Reply {
             private_to: view.ephemeral_to.clone(),
             edits: view.edits,
             answer: None,
+            acked_in: None,
             raw: Raw::Slack(view),
         }
     }
@@ -308,6 +317,8 @@ enum PressInner {
         interaction: dc::InteractionHandle,
         /// The pressed message (none for a modal submission).
         message: Option<u64>,
+        /// Whether the answer came as a follow-up after a type 6 (not as the callback).
+        followup: bool,
     },
     Slack {
         request: SignedRequest,
@@ -455,6 +466,7 @@ impl Chat {
                     5 => Answer::DeferredMessage,
                     other => panic!("a command answered with type {other}"),
                 });
+                reply.acked_in = Some(callback.after);
                 assert!(callback.is_ephemeral(), "{callback:?}");
                 reply
             }
@@ -494,14 +506,38 @@ impl Chat {
                     .find(|b| b.label.as_deref() == Some(label))
                     .and_then(|b| b.custom_id)
                     .unwrap_or_else(|| panic!("no {label:?} button on {}", message.text));
+                let edits = d
+                    .driver
+                    .fake
+                    .message(view.channel_id, view.id)
+                    .map_or(0, |m| m.edits);
                 let (interaction, callback) = d.driver.press(&user, &roles, view, &id).await;
                 d.track(&interaction);
+                let mut followup = false;
                 let answer = match callback.kind {
                     4 => {
                         assert!(callback.is_ephemeral(), "{callback:?}");
                         Answer::Message
                     }
-                    6 => Answer::DeferredUpdate,
+                    // Acknowledged; the answer is an edit of the pressed message, or a new
+                    // message (a follow-up) when the press was refused.
+                    6 => {
+                        let later = d
+                            .driver
+                            .fake
+                            .wait_until("the deferred press's answer", WAIT, |fake| {
+                                if !fake.followups(interaction.id()).is_empty() {
+                                    return Some(Answer::Message);
+                                }
+                                fake.message(view.channel_id, view.id)
+                                    .filter(|m| m.edits > edits)
+                                    .map(|_| Answer::DeferredUpdate)
+                            })
+                            .await
+                            .unwrap();
+                        followup = later == Answer::Message;
+                        later
+                    }
                     7 => Answer::Update,
                     9 => {
                         let modal = d.driver.fake.modal(interaction.id()).unwrap();
@@ -525,6 +561,7 @@ impl Chat {
                     inner: PressInner::Discord {
                         interaction,
                         message: Some(view.id),
+                        followup,
                     },
                 }
             }
@@ -562,6 +599,7 @@ impl Chat {
                     inner: PressInner::Discord {
                         interaction: submit,
                         message: *message,
+                        followup: false,
                     },
                 }
             }
@@ -604,6 +642,7 @@ impl Chat {
                 PressInner::Discord {
                     interaction,
                     message,
+                    ..
                 },
             ) => {
                 let view = d
@@ -677,8 +716,21 @@ impl Chat {
             "a new message, not an update"
         );
         let reply = match (&self.inner, &press.inner) {
-            (Inner::Discord(d), PressInner::Discord { interaction, .. }) => {
-                let answer = d.driver.settled(interaction.id()).await;
+            (
+                Inner::Discord(d),
+                PressInner::Discord {
+                    interaction,
+                    followup,
+                    ..
+                },
+            ) => {
+                let answer = if *followup {
+                    let mut shown = d.driver.fake.followups(interaction.id());
+                    assert_eq!(shown.len(), 1, "one answer: {shown:?}");
+                    shown.remove(0)
+                } else {
+                    d.driver.settled(interaction.id()).await
+                };
                 assert_eq!(
                     embed(&answer)["color"],
                     0xED4245,
@@ -1137,6 +1189,7 @@ impl SlackChat {
         assert_eq!(delivery.problem, None);
         let ack = delivery.message.expect("the ack shows a message");
         assert!(ack.is_ephemeral(), "only the requester sees it");
+        let acked_in = delivery.elapsed;
         let (message, answer) = if ack.visible_text().contains("Working on it") {
             let url = request.response_url.clone().unwrap();
             self.fake
@@ -1152,6 +1205,7 @@ impl SlackChat {
         };
         let mut reply = Reply::slack(message);
         reply.answer = Some(answer);
+        reply.acked_in = Some(acked_in);
         reply
     }
 
