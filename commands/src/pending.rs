@@ -397,8 +397,9 @@ fn instant_after(now: Instant, d: Duration) -> Instant {
 
 struct Entry<P> {
     view: PendingView,
-    /// `Some` while it waits; taken exactly once.
-    plan: Option<P>,
+    /// `Some` while it waits; taken exactly once. Boxed: the map's spare slots then cost a
+    /// pointer, not a plan (measured with 100,000 pending confirmations).
+    plan: Option<Box<P>>,
     /// While waiting: when the wait ends. Otherwise: when the entry is forgotten.
     deadline: Instant,
 }
@@ -512,7 +513,7 @@ impl<P> PendingStore<P> {
                 expires_at: wall_after(wall, self.settings.confirmation_ttl),
                 handled: None,
             },
-            plan: Some(plan),
+            plan: Some(Box::new(plan)),
             deadline: instant_after(now, self.settings.confirmation_ttl),
         });
         Ok(id)
@@ -532,7 +533,7 @@ impl<P> PendingStore<P> {
         id: PendingId,
         f: impl FnOnce(&PendingView, Option<&P>) -> R,
     ) -> Result<R, PendingError> {
-        self.with_entry(id, |_, entry| Ok(f(&entry.view, entry.plan.as_ref())))
+        self.with_entry(id, |_, entry| Ok(f(&entry.view, entry.plan.as_deref())))
     }
 
     /// The requester's Confirm. Counts the run in `cooldowns` (refusing with the wait when the
@@ -760,7 +761,7 @@ impl<P> Entry<P> {
         self.deadline = instant_after(Instant::now(), retention);
         // Every waiting entry holds its plan; only an ended one has none, and ended entries
         // never reach here (check_stage refuses them).
-        self.plan.take().ok_or(PendingError::Unknown)
+        self.plan.take().map(|plan| *plan).ok_or(PendingError::Unknown)
     }
 
     /// Whether `action` applies where the entry stands.
@@ -810,7 +811,7 @@ impl<P> Entry<P> {
         }
         self.view.state = PendingState::Expired(stage);
         self.deadline = instant_after(now, retention);
-        let plan = self.plan.take()?;
+        let plan = *self.plan.take()?;
         Some(Expired {
             id,
             request_id: self.view.request_id,

@@ -60,7 +60,7 @@ use std::time::Duration;
 pub use crate::engine_events::Listener;
 use crate::engine_events::{EventHandler, ProgressRoutes, ProgressSubscription};
 pub use crate::follow_up::FollowUp;
-use crate::follow_up::{Dated, Failed, Inflight, Raced, SweptMap, first_answer};
+use crate::follow_up::{Backlog, Dated, Failed, Inflight, Raced, SweptMap, first_answer};
 use passdesk_commands::ids::{ButtonAction, PendingId};
 use passdesk_commands::{Engine, EngineEvent, Reply, Response, Suggestion};
 use passdesk_core::retry::OperationKind;
@@ -230,6 +230,8 @@ struct Inner {
     settings: CoreSettings,
     tracked: SweptMap<PendingId, Tracked>,
     inflight: Inflight,
+    /// The bound on engine work running after its first answer.
+    backlog: Backlog,
     /// The deferred presses following their run's progress.
     progress: ProgressRoutes,
 }
@@ -256,6 +258,7 @@ impl DiscordCore {
                 settings,
                 tracked: SweptMap::new(retention),
                 inflight: Inflight::new(),
+                backlog: Backlog::default(),
                 progress: ProgressRoutes::default(),
             }),
         }
@@ -394,7 +397,12 @@ impl DiscordCore {
         &self,
         work: impl Future<Output = T> + Send + 'static,
     ) -> Raced<T> {
-        first_answer(work.in_current_span(), self.inner.settings.ack_budget).await
+        first_answer(
+            work.in_current_span(),
+            self.inner.settings.ack_budget,
+            &self.inner.backlog,
+        )
+        .await
     }
 
     // ---- Slash commands ----
@@ -862,13 +870,11 @@ fn settle(done: Result<Response, Failed>, dm: bool) -> Response {
     let mut response = match done {
         Ok(response) => response,
         Err(e) => {
-            error!(panicked = e.panicked, "the engine task failed");
+            if !e.busy {
+                error!(panicked = e.panicked, "the engine task failed");
+            }
             Response {
-                reply: Reply::error(
-                    "Passdesk failed",
-                    "An internal error stopped this request; nothing more will happen for it. \
-                     Tell a Passdesk administrator.",
-                ),
+                reply: e.reply(),
                 approval_request: None,
                 open_password_prompt: None,
                 update_original: false,

@@ -58,7 +58,7 @@ use std::time::Duration;
 pub use crate::engine_events::Listener;
 use crate::engine_events::{EventHandler, ProgressRoutes, ProgressSubscription};
 pub use crate::follow_up::FollowUp;
-use crate::follow_up::{Dated, Failed, Inflight, Raced, SweptMap, first_answer};
+use crate::follow_up::{Backlog, Dated, Failed, Inflight, Raced, SweptMap, first_answer};
 use passdesk_commands::ids::{ButtonAction, ButtonId, PendingId};
 use passdesk_commands::{CommandError, Engine, EngineEvent, Reply, Response, error_reply};
 use serde_json::Value;
@@ -280,6 +280,8 @@ struct Inner {
     tracked: SweptMap<PendingId, Tracked>,
     modals: SweptMap<String, Modal>,
     inflight: Inflight,
+    /// The bound on engine work running after its first answer.
+    backlog: Backlog,
     /// The deferred presses following their run's progress.
     progress: ProgressRoutes,
 }
@@ -309,9 +311,11 @@ fn failed_reply() -> Reply {
 
 fn settle(done: Result<Response, Failed>) -> Response {
     done.unwrap_or_else(|e| {
-        error!(panicked = e.panicked, "the engine task failed");
+        if !e.busy {
+            error!(panicked = e.panicked, "the engine task failed");
+        }
         Response {
-            reply: failed_reply(),
+            reply: if e.busy { e.reply() } else { failed_reply() },
             approval_request: None,
             open_password_prompt: None,
             update_original: false,
@@ -335,6 +339,7 @@ impl SlackCore {
                 tracked: SweptMap::new(retention),
                 modals: SweptMap::new(retention),
                 inflight: Inflight::new(),
+                backlog: Backlog::default(),
                 progress: ProgressRoutes::default(),
             }),
         }
@@ -383,7 +388,12 @@ impl SlackCore {
         &self,
         work: impl Future<Output = T> + Send + 'static,
     ) -> Raced<T> {
-        first_answer(work.in_current_span(), self.inner.settings.ack_budget).await
+        first_answer(
+            work.in_current_span(),
+            self.inner.settings.ack_budget,
+            &self.inner.backlog,
+        )
+        .await
     }
 
     /// Whether a request's `api_app_id` is acceptable (always, when no app id is configured).
