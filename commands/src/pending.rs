@@ -761,7 +761,10 @@ impl<P> Entry<P> {
         self.deadline = instant_after(Instant::now(), retention);
         // Every waiting entry holds its plan; only an ended one has none, and ended entries
         // never reach here (check_stage refuses them).
-        self.plan.take().map(|plan| *plan).ok_or(PendingError::Unknown)
+        self.plan
+            .take()
+            .map(|plan| *plan)
+            .ok_or(PendingError::Unknown)
     }
 
     /// Whether `action` applies where the entry stands.

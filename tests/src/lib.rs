@@ -8,4 +8,3 @@ pub mod engine;
 pub mod jumpcloud;
 pub mod specs;
 pub mod trace;
-
