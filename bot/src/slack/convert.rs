@@ -96,7 +96,7 @@ fn positional(command: &str, options: Vec<(String, String)>) -> Vec<(String, Str
     }
     let mut out = Vec::with_capacity(options.len());
     for (index, (name, value)) in options.into_iter().enumerate() {
-        let bare = value.is_empty() && index >= start && !named(&name);
+        let bare = value.is_empty() && !name.trim().is_empty() && index >= start && !named(&name);
         if bare {
             let slot = value_slots(known).find(|o| !given.iter().any(|g| g == o.name));
             if let Some(slot) = slot {
