@@ -7,23 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use passdesk_tests::bench::{self, Ctx, Row, Size, Verdict};
-
-/// The number right after `label` in `text`.
-fn number_after(text: &str, label: &str) -> f64 {
-    let start = text
-        .find(label)
-        .unwrap_or_else(|| panic!("{label:?} in {text:?}"))
-        + label.len();
-    let digits: String = text[start..]
-        .chars()
-        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
-        .filter(|c| *c != ',')
-        .collect();
-    digits
-        .parse()
-        .unwrap_or_else(|_| panic!("a number after {label:?} in {text:?}"))
-}
+use passdesk_tests::bench::{self, Ctx, Row, Size, Verdict, number_after};
 
 fn row<'a>(rows: &'a [Row], params: &str) -> &'a Row {
     rows.iter()

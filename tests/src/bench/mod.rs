@@ -230,6 +230,27 @@ pub fn thousands(n: u64) -> String {
     out
 }
 
+/// The number right after `label` in a result text (thousands separators dropped), e.g. `12.5`
+/// after `(` in `12.5 targets/s (25.0 req/s …`: what the smoke tests read back from rows.
+///
+/// # Panics
+///
+/// When `label` or a number after it is missing: a smoke test then fails with both texts.
+pub fn number_after(text: &str, label: &str) -> f64 {
+    let start = text
+        .find(label)
+        .unwrap_or_else(|| panic!("{label:?} in {text:?}"))
+        + label.len();
+    let digits: String = text[start..]
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ',')
+        .filter(|c| *c != ',')
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("a number after {label:?} in {text:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
